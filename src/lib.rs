@@ -1,0 +1,2 @@
+//! outrange: train small neural networks and measure what they do outside the range
+//! they were trained on.
