@@ -1,2 +1,31 @@
 //! outrange: train small neural networks and measure what they do outside the range
 //! they were trained on.
+//!
+//! The library follows Keras's vocabulary: a [`Sequential`] model of [`Dense`] layers
+//! with `units`, a `kernel` of shape (inputs, units) and a `bias`, compiled with an
+//! optimizer and a [`Loss`], then trained with [`Sequential::fit`] for some `epochs`
+//! with a `batch_size`. Values are stored as f32, like Keras; sums that decide a
+//! reported number (losses, errors) accumulate in f64.
+
+pub mod activation;
+pub mod callback;
+pub mod dense;
+pub mod expression;
+pub mod history;
+pub mod initializer;
+pub mod layer;
+pub mod loss;
+pub mod matrix;
+pub mod optimizer;
+pub mod sequential;
+
+pub use activation::Activation;
+pub use callback::Callback;
+pub use dense::{Dense, DenseConfig};
+pub use history::{EpochRecord, History};
+pub use initializer::Initializer;
+pub use layer::{Layer, LayerConfig, NamedTensor};
+pub use loss::Loss;
+pub use matrix::Matrix;
+pub use optimizer::{Adam, Optimizer, OptimizerConfig, Sgd};
+pub use sequential::{FitOptions, ModelError, Sequential};
