@@ -9,14 +9,20 @@
 
 pub mod activation;
 pub mod callback;
+pub mod config;
 pub mod dense;
+pub mod experiment;
 pub mod expression;
 pub mod history;
 pub mod initializer;
 pub mod layer;
 pub mod loss;
 pub mod matrix;
+pub mod metrics;
 pub mod optimizer;
+pub mod output;
+pub mod plot;
+pub mod run_files;
 pub mod sequential;
 
 pub use activation::Activation;

@@ -1,0 +1,46 @@
+//! The `outrange` command line: flags in, one resolved configuration, the library's
+//! experiment, and the report and files out.
+
+pub mod args;
+mod progress;
+mod run;
+
+use std::fmt;
+
+pub use run::run;
+
+/// Exit code of a run that failed while training or writing.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of invalid settings or input, detected before any training.
+pub const EXIT_INVALID: u8 = 2;
+
+/// An error with the exit code it maps to.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// An error in the settings or input.
+    pub fn invalid(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_INVALID,
+            error: error.into(),
+        }
+    }
+
+    /// An error while training or writing results.
+    pub fn failed(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_FAILURE,
+            error: error.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    /// Formats the error chain once: the outer message, then each cause.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
