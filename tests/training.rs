@@ -1,0 +1,332 @@
+//! Training through the public API: optimizer steps worked out by hand, gradients of a
+//! whole model against finite differences, reproducibility, and edge cases of `fit`.
+
+use outrange::{
+    Activation, Callback, Dense, FitOptions, Initializer, Layer, Loss, Matrix, ModelError,
+    OptimizerConfig, Sequential,
+};
+
+/// A 1-input, 1-unit linear model with kernel 0.5 and bias 0.1.
+fn tiny_model(optimizer: OptimizerConfig) -> Sequential {
+    let mut model = Sequential::new(1);
+    model.add(
+        Dense::new(1)
+            .with_kernel_initializer(Initializer::Constant(0.5))
+            .with_bias_initializer(Initializer::Constant(0.1)),
+    );
+    model.build(0).unwrap();
+    model.compile(optimizer, Loss::MeanSquaredError).unwrap();
+    model
+}
+
+/// One full-batch step on x = [1, 2], y = [1, 3].
+///
+/// Predictions are [0.6, 1.1], errors [-0.4, -1.9], and the MSE gradient with respect
+/// to each prediction is 2 * error / 2 = error. So the kernel gradient is
+/// 1 * -0.4 + 2 * -1.9 = -4.2, the bias gradient -2.3, and the loss (0.16 + 3.61) / 2.
+fn one_step(model: &mut Sequential) -> (f32, f32, f64) {
+    let x = Matrix::column(vec![1.0, 2.0]);
+    let y = Matrix::column(vec![1.0, 3.0]);
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 2,
+        shuffle: false,
+        seed: 0,
+    };
+    let history = model.fit(&x, &y, &options, &mut ()).unwrap();
+    let parameters = model.layers()[0].parameters();
+    (
+        parameters[0].values[0],
+        parameters[1].values[0],
+        history.epochs[0].loss,
+    )
+}
+
+#[test]
+fn sgd_step_matches_hand_computation() {
+    let sgd = OptimizerConfig::Sgd {
+        learning_rate: 0.1,
+        momentum: 0.0,
+        nesterov: false,
+    };
+    let (kernel, bias, loss) = one_step(&mut tiny_model(sgd));
+
+    // kernel 0.5 - 0.1 * -4.2 and bias 0.1 - 0.1 * -2.3.
+    assert!((kernel - 0.92).abs() < 1e-6, "kernel {kernel}");
+    assert!((bias - 0.33).abs() < 1e-6, "bias {bias}");
+    assert!((loss - 1.885).abs() < 1e-6, "loss {loss}");
+}
+
+#[test]
+fn adam_step_matches_hand_computation() {
+    let adam = OptimizerConfig::Adam {
+        learning_rate: 0.1,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+    };
+    let (kernel, bias, _) = one_step(&mut tiny_model(adam));
+
+    // Keras's rule at t = 1: m = 0.1 g, v = 0.001 g², lr_t = 0.1 * sqrt(0.001) / 0.1.
+    let step = |g: f64| {
+        let (m, v) = (0.1 * g, 0.001 * g * g);
+        let lr_t = 0.1 * 0.001f64.sqrt() / 0.1;
+        lr_t * m / (v.sqrt() + 1e-7)
+    };
+    let expected_kernel = 0.5 - step(-4.2);
+    let expected_bias = 0.1 - step(-2.3);
+    assert!(
+        (kernel as f64 - expected_kernel).abs() < 1e-6,
+        "kernel {kernel}, expected {expected_kernel}"
+    );
+    assert!(
+        (bias as f64 - expected_bias).abs() < 1e-6,
+        "bias {bias}, expected {expected_bias}"
+    );
+}
+
+/// A 2-3-2 network with a tanh hidden layer, built from a fixed seed.
+fn two_layer_model(learning_rate: f32) -> Sequential {
+    let mut model = Sequential::new(2);
+    model.add(Dense::new(3).with_activation(Activation::Tanh));
+    model.add(Dense::new(2));
+    model.build(3).unwrap();
+    let sgd = OptimizerConfig::Sgd {
+        learning_rate,
+        momentum: 0.0,
+        nesterov: false,
+    };
+    model.compile(sgd, Loss::MeanSquaredError).unwrap();
+    model
+}
+
+fn flat_parameters(model: &Sequential) -> Vec<Vec<f32>> {
+    model
+        .layers()
+        .iter()
+        .flat_map(|layer| layer.parameters())
+        .map(|tensor| tensor.values.to_vec())
+        .collect()
+}
+
+#[test]
+fn model_gradients_match_finite_differences() {
+    let x = Matrix::from_rows(vec![0.3, -0.8, 1.2, 0.4, -0.5, 0.9], 2).unwrap();
+    let y = Matrix::from_rows(vec![0.1, 0.7, -0.4, 0.2, 0.5, -0.3], 2).unwrap();
+    let full_batch = FitOptions {
+        epochs: 1,
+        batch_size: 3,
+        shuffle: false,
+        seed: 0,
+    };
+
+    // With plain SGD at learning rate 1, one step moves each parameter by minus its gradient.
+    let mut stepped = two_layer_model(1.0);
+    let before = flat_parameters(&stepped);
+    stepped.fit(&x, &y, &full_batch, &mut ()).unwrap();
+    let after = flat_parameters(&stepped);
+
+    let names = ["kernel", "bias"];
+    let h = 1e-3f32;
+    for (tensor, (old, new)) in before.iter().zip(&after).enumerate() {
+        let (layer, name) = (tensor / 2, names[tensor % 2]);
+        for i in 0..old.len() {
+            let analytic = (old[i] - new[i]) as f64;
+            let mut loss_at = |value: f32| {
+                let mut model = two_layer_model(1.0);
+                let mut shifted = old.clone();
+                shifted[i] = value;
+                model.layers_mut()[layer]
+                    .set_parameter(name, &shifted)
+                    .unwrap();
+                model.evaluate(&x, &y).unwrap()
+            };
+            let numeric = (loss_at(old[i] + h) - loss_at(old[i] - h)) / (2.0 * h as f64);
+            assert!(
+                (analytic - numeric).abs() < 1e-3,
+                "layer {layer} {name}[{i}]: analytic {analytic}, numeric {numeric}"
+            );
+        }
+    }
+}
+
+fn train_default_shape(seed: u64) -> (Vec<Vec<f32>>, Vec<f64>) {
+    let x: Vec<f32> = (0..500).map(|i| i as f32 / 250.0 - 1.0).collect();
+    let y: Vec<f32> = x.iter().map(|v| v * v).collect();
+    let mut model = Sequential::new(1);
+    model.add(Dense::new(30).with_activation(Activation::Relu));
+    model.add(Dense::new(1));
+    model.build(seed).unwrap();
+    model
+        .compile(OptimizerConfig::ADAM, Loss::MeanSquaredError)
+        .unwrap();
+    let options = FitOptions {
+        epochs: 5,
+        ..FitOptions::default()
+    };
+    let history = model
+        .fit(&Matrix::column(x), &Matrix::column(y), &options, &mut ())
+        .unwrap();
+    (flat_parameters(&model), history.loss())
+}
+
+#[test]
+fn same_seed_gives_identical_weights() {
+    let (weights_a, losses_a) = train_default_shape(9);
+    let (weights_b, losses_b) = train_default_shape(9);
+    let bits = |weights: &Vec<Vec<f32>>| -> Vec<u32> {
+        weights.iter().flatten().map(|v| v.to_bits()).collect()
+    };
+    assert_eq!(bits(&weights_a), bits(&weights_b));
+    let loss_bits =
+        |losses: &Vec<f64>| -> Vec<u64> { losses.iter().map(|v| v.to_bits()).collect() };
+    assert_eq!(loss_bits(&losses_a), loss_bits(&losses_b));
+}
+
+#[test]
+fn different_seeds_give_different_weights() {
+    assert_ne!(train_default_shape(1).0, train_default_shape(2).0);
+}
+
+#[test]
+fn zero_epochs_train_nothing() {
+    let mut model = tiny_model(OptimizerConfig::SGD);
+    let before = flat_parameters(&model);
+    let options = FitOptions {
+        epochs: 0,
+        ..FitOptions::default()
+    };
+    let x = Matrix::column(vec![1.0]);
+    let history = model.fit(&x, &x, &options, &mut ()).unwrap();
+    assert!(history.epochs.is_empty());
+    assert_eq!(flat_parameters(&model), before);
+}
+
+#[derive(Default)]
+struct StepCounter {
+    steps_per_epoch: usize,
+    steps: usize,
+}
+
+impl Callback for StepCounter {
+    fn on_train_begin(&mut self, _epochs: usize, steps_per_epoch: usize) {
+        self.steps_per_epoch = steps_per_epoch;
+    }
+
+    fn on_train_batch_end(&mut self, _epoch: usize, _step: usize, _mean_loss: f64) {
+        self.steps += 1;
+    }
+}
+
+#[test]
+fn oversized_batch_trains_one_batch() {
+    let mut model = tiny_model(OptimizerConfig::SGD);
+    let x = Matrix::column(vec![0.0, 1.0, 2.0]);
+    let options = FitOptions {
+        epochs: 2,
+        batch_size: 1000,
+        ..FitOptions::default()
+    };
+    let mut counter = StepCounter::default();
+    model.fit(&x, &x, &options, &mut counter).unwrap();
+    assert_eq!(counter.steps_per_epoch, 1);
+    assert_eq!(counter.steps, 2);
+}
+
+#[test]
+fn partial_last_batch_is_trained() {
+    let mut model = tiny_model(OptimizerConfig::SGD);
+    let x = Matrix::column((0..10).map(|i| i as f32 / 10.0).collect());
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 4,
+        ..FitOptions::default()
+    };
+    let mut counter = StepCounter::default();
+    model.fit(&x, &x, &options, &mut counter).unwrap();
+    assert_eq!(counter.steps, 3);
+}
+
+#[test]
+fn diverging_loss_stops_with_epoch_and_step() {
+    let sgd = OptimizerConfig::Sgd {
+        learning_rate: 1e3,
+        momentum: 0.0,
+        nesterov: false,
+    };
+    let mut model = tiny_model(sgd);
+    let x = Matrix::column((0..64).map(|i| i as f32).collect());
+    let options = FitOptions {
+        epochs: 50,
+        batch_size: 8,
+        ..FitOptions::default()
+    };
+    let error = model.fit(&x, &x, &options, &mut ()).unwrap_err();
+    let ModelError::NonFiniteLoss { epoch, step, .. } = &error else {
+        panic!("expected a non-finite loss, got {error}");
+    };
+    assert!(*epoch >= 1 && *step >= 1);
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("at epoch {epoch}, step {step}")),
+        "{message}"
+    );
+    assert!(message.contains("Try a lower learning rate"), "{message}");
+}
+
+#[test]
+fn fit_rejects_mismatched_data() {
+    let mut model = tiny_model(OptimizerConfig::SGD);
+    let x = Matrix::column(vec![1.0, 2.0]);
+    let y = Matrix::column(vec![1.0]);
+    let error = model
+        .fit(&x, &y, &FitOptions::default(), &mut ())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "x has 2 rows but y has 1; they need one row each per sample"
+    );
+
+    let wide = Matrix::from_rows(vec![1.0, 2.0], 2).unwrap();
+    let error = model.predict(&wide).unwrap_err();
+    assert_eq!(error.to_string(), "x has 2 columns, but the model has 1");
+}
+
+#[test]
+fn unbuilt_model_is_an_error() {
+    let mut model = Sequential::new(1);
+    model.add(Dense::new(1));
+    let error = model.predict(&Matrix::column(vec![1.0])).unwrap_err();
+    assert!(matches!(error, ModelError::NotBuilt));
+}
+
+#[test]
+fn predict_does_not_depend_on_row_count() {
+    let mut model = two_layer_model(0.1);
+    let rows: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.37).sin()).collect();
+    let all = model
+        .predict(&Matrix::from_rows(rows.clone(), 2).unwrap())
+        .unwrap();
+    let first = model
+        .predict(&Matrix::from_rows(rows[..2].to_vec(), 2).unwrap())
+        .unwrap();
+    assert_eq!(all.row(0), first.row(0));
+}
+
+#[test]
+fn summary_lists_layers_and_counts() {
+    let mut model = Sequential::new(1);
+    model.add(Dense::new(30).with_activation(Activation::Relu));
+    model.add(Dense::new(1));
+    model.build(0).unwrap();
+    let summary = model.to_string();
+    assert!(
+        summary.contains("| dense_0 (Dense, relu)   | (None, 30)   |      60 |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| dense_1 (Dense, linear) | (None, 1)    |      31 |"),
+        "{summary}"
+    );
+    assert!(summary.contains("Total params: 91 (364 B)"), "{summary}");
+}
