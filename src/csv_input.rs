@@ -2,13 +2,14 @@
 //!
 //! [`read_table`] streams the file named in a [`CsvSpec`] one record at a time and keeps
 //! only the selected columns, converted to `f64`. Memory use is proportional to the numbers
-//! kept, not to the size of the file.
+//! kept (plus one line number per row), not to the size of the file.
 //!
 //! # File format
 //!
 //! - The first row is a header with one name per column. Names and cells may be quoted
 //!   with `"`, and spaces around them are trimmed.
-//! - A UTF-8 byte-order mark at the start is ignored. Lines may end with LF, CRLF or CR.
+//! - A UTF-8 byte-order mark at the start is ignored. Lines end with LF or CRLF, and blank
+//!   lines are skipped.
 //! - The delimiter is `,`, `;` or tab. Unless [`CsvSpec::delimiter`] sets it, the most
 //!   frequent of the three outside quotes in the header line is used, and a tie picks `,`
 //!   when the comma is among the most frequent.
@@ -75,9 +76,7 @@ impl FromStr for ColumnSelector {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(CsvError::InvalidSelector {
-                value: text.to_owned(),
-            });
+            return Err(CsvError::EmptySelector);
         }
 
         let all_digits = text.bytes().all(|byte| byte.is_ascii_digit());
@@ -247,7 +246,8 @@ pub struct Table {
     /// Target column, if [`CsvSpec::y`] was given.
     pub target: Option<Column>,
 
-    /// 1-based line in the file where each kept row starts. The header is line 1.
+    /// Line in the file where each kept row starts, counting from 1, so the first data row
+    /// after a one-line header is line 2.
     pub line_numbers: Vec<u64>,
 
     /// Field delimiter used.
@@ -302,7 +302,7 @@ impl fmt::Display for Table {
 pub struct CellLocation {
     /// The CSV file.
     pub path: PathBuf,
-    /// 1-based line where the row starts. The header is line 1.
+    /// Line in the file where the row starts, counting from 1.
     pub line: u64,
     /// Header name of the column.
     pub column: String,
@@ -323,9 +323,11 @@ impl fmt::Display for CellLocation {
 
 /// Errors from reading a CSV file or from a spec that does not match it.
 ///
-/// Column indices in messages count from 0, like [`ColumnSelector::Index`].
+/// Column indices in messages count from 0, like [`ColumnSelector::Index`]. Line numbers
+/// count from 1 and give the line where the row starts.
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
+    /// The file could not be opened or read.
     #[error("failed to read {}", path.display())]
     Io {
         path: PathBuf,
@@ -333,6 +335,7 @@ pub enum CsvError {
         source: std::io::Error,
     },
 
+    /// The CSV parser failed, for example on a read error in the middle of the file.
     #[error("failed to parse {} as CSV", path.display())]
     Parse {
         path: PathBuf,
@@ -340,49 +343,66 @@ pub enum CsvError {
         source: csv::Error,
     },
 
+    /// A column selector was empty text.
     #[error(
-        "{value:?} is not a valid column; give a header name or a column index counting from 0"
+        "a column selector is empty. Give a header name or a column index counting from 0, \
+         and separate several with commas"
     )]
-    InvalidSelector { value: String },
+    EmptySelector,
 
-    #[error("{value:?} is not a missing-value policy; expected \"error\" or \"drop\"")]
+    /// Text other than "error" or "drop" was given as a [`MissingPolicy`].
+    #[error("{value:?} is not a missing-value policy. Expected \"error\" or \"drop\"")]
     InvalidMissingPolicy { value: String },
 
-    #[error("no input column is selected; select at least one input column")]
+    /// Neither `x` nor `time` selects a column.
+    #[error("no input column is selected. Select at least one input column or time column")]
     NoInputs,
 
+    /// More than two time columns were selected.
     #[error(
-        "{count} time columns are selected but at most 2 are allowed: one date column, \
+        "{count} time columns are selected, but at most 2 are allowed. Give one date column, \
          or a year column followed by a quarter or month column"
     )]
     TooManyTimeColumns { count: usize },
 
+    /// The given delimiter is `"`, `\n` or `\r`.
     #[error(
-        "{delimiter:?} cannot be a delimiter because it quotes fields or ends lines; use a comma, semicolon or tab"
+        "{delimiter:?} cannot be a delimiter because it quotes fields or ends lines. \
+         Use a comma, semicolon or tab"
     )]
     InvalidDelimiter { delimiter: char },
 
-    #[error("{} is empty; expected a header row with column names followed by data rows", path.display())]
+    /// The file has no header row.
+    #[error(
+        "{} is empty. Expected a header row with column names, followed by data rows",
+        path.display()
+    )]
     EmptyFile { path: PathBuf },
 
+    /// The file has a header row and nothing after it.
     #[error("{} has a header row but no data rows", path.display())]
     NoDataRows { path: PathBuf },
 
+    /// [`MissingPolicy::Drop`] dropped every data row.
     #[error(
-        "{}: all {dropped} data rows have a missing value in a selected column, so no rows are left",
+        "{}: all {dropped} data rows have a missing value in a selected column, \
+         so no rows are left",
         path.display()
     )]
     AllRowsDropped { path: PathBuf, dropped: usize },
 
+    /// A header name other than an ignored trailing one is empty.
     #[error(
-        "{}: the header name at index {index} is empty; give every column a name",
+        "{}: the header name at index {index} is empty. Give every column a name",
         path.display()
     )]
     EmptyHeaderName { path: PathBuf, index: usize },
 
+    /// A selected name appears more than once in the header. Unselected duplicates are
+    /// allowed.
     #[error(
-        "{}: the column name {name:?} appears twice in the header, at indices {first} and {second}; \
-         rename one of them",
+        "{}: the column name {name:?} appears twice in the header, at indices {first} and \
+         {second}. Rename one of them, or select the column by index",
         path.display()
     )]
     DuplicateColumn {
@@ -392,13 +412,19 @@ pub enum CsvError {
         second: usize,
     },
 
-    #[error("{} has no column named {name:?}; the columns are {available}", path.display())]
+    /// No header name equals the selected name.
+    #[error(
+        "{} has no column named {name:?}. The columns are {available}",
+        path.display()
+    )]
     UnknownColumn {
         path: PathBuf,
         name: String,
+        /// All header names, quoted and separated by commas.
         available: String,
     },
 
+    /// A selected index is not less than the number of columns.
     #[error(
         "{}: column index {index} is out of range because the file has {count} columns, \
          numbered from 0",
@@ -410,22 +436,25 @@ pub enum CsvError {
         count: usize,
     },
 
+    /// One column is selected twice, for example as an input and as the target.
     #[error(
-        "{}: column {name:?} is selected both as {first_role} and as {second_role}; \
-         select each column only once",
-        path.display()
+        "{}: column {name:?} is selected {}. Select each column only once",
+        path.display(),
+        describe_roles(first_role, second_role)
     )]
     ColumnSelectedTwice {
         path: PathBuf,
         name: String,
+        /// "an input", "the target" or "a time column".
         first_role: &'static str,
         second_role: &'static str,
     },
 
+    /// The second of two time columns has a name without "quarter", "qtr" or "month".
     #[error(
-        "{}: time column {period_column:?} follows the year column {year_column:?}, but its name \
-         does not say whether it holds quarters or months; the name must contain \"quarter\", \
-         \"qtr\" or \"month\" (any letter case)",
+        "{}: time column {period_column:?} follows the year column {year_column:?}, but its \
+         name does not say whether it contains quarters or months. Rename it so that the name \
+         contains \"quarter\", \"qtr\" or \"month\" (any letter case)",
         path.display()
     )]
     UnknownPeriodUnit {
@@ -434,9 +463,10 @@ pub enum CsvError {
         period_column: String,
     },
 
+    /// A row has fewer fields than the header has names.
     #[error(
-        "{} line {line} has {} but the header has {expected}; \
-         every row needs one field per header column",
+        "{} line {line} has {} but the header has {expected}. \
+         Every row needs one field per header column",
         path.display(),
         count_of(*found, "field")
     )]
@@ -447,6 +477,7 @@ pub enum CsvError {
         expected: usize,
     },
 
+    /// A row has more fields than the header line.
     #[error(
         "{} line {line} has {found} fields but the header has {expected}{hint}",
         path.display()
@@ -460,9 +491,10 @@ pub enum CsvError {
         hint: &'static str,
     },
 
+    /// A row has a value in the unnamed column that a trailing delimiter adds.
     #[error(
-        "{} line {line}: the last column has no header name but contains {value:?}; \
-         name the column in the header or remove the value",
+        "{} line {line}: the last column has no header name but contains {value:?}. \
+         Name the column in the header or remove the value",
         path.display()
     )]
     ValueInUnnamedColumn {
@@ -471,30 +503,35 @@ pub enum CsvError {
         value: String,
     },
 
+    /// A selected cell is empty or NaN under [`MissingPolicy::Error`].
     #[error(
-        "{at}: the value is missing (empty or NaN); fill it in, or drop rows with missing \
+        "{at}: the value is missing (empty or NaN). Fill it in, or drop rows with missing \
          values with `--missing drop` (MissingPolicy::Drop)"
     )]
     MissingValue { at: CellLocation },
 
+    /// A selected cell is not a decimal number.
     #[error(
-        "{at}: {value:?} is not a number; expected a decimal number such as 12.5, -3 or 1.5e-3"
+        "{at}: {value:?} is not a number. Expected a decimal number such as 12.5, -3 or 1.5e-3"
     )]
     NotANumber { at: CellLocation, value: String },
 
+    /// A selected cell looks like a number written with a decimal comma, such as `9,5`.
     #[error(
-        "{at}: {value:?} looks like a number with a decimal comma; convert the file to use \
+        "{at}: {value:?} looks like a number with a decimal comma. Convert the file to use \
          a decimal point (9.5 rather than 9,5)"
     )]
     DecimalComma { at: CellLocation, value: String },
 
+    /// A selected cell is infinite, or a number too large for `f64`.
     #[error(
-        "{at}: {value:?} is not a finite number; replace it with a finite value, or leave the \
-         cell empty to mark it missing"
+        "{at}: {value:?} is not a finite number. Replace it with a finite value, or leave the \
+         cell empty to mark it as missing"
     )]
     NotFinite { at: CellLocation, value: String },
 
-    #[error("{at}: {value:?} is not a valid date because {reason}; expected {expected}")]
+    /// A cell of a date column is not a valid date.
+    #[error("{at}: {value:?} is not a valid date because {reason}. Expected {expected}")]
     InvalidDate {
         at: CellLocation,
         value: String,
@@ -502,13 +539,25 @@ pub enum CsvError {
         expected: &'static str,
     },
 
-    #[error("{at}: {value:?} is not a valid {what}; expected {expected}")]
+    /// A year, quarter or month cell of a year/period pair is not a whole number in range.
+    #[error("{at}: {value:?} is not a valid {what}. Expected {expected}")]
     InvalidTimeValue {
         at: CellLocation,
         value: String,
+        /// "year", "quarter" or "month".
         what: &'static str,
         expected: &'static str,
     },
+}
+
+/// Describes the two roles of a column selected twice, such as "both as an input and as
+/// the target" or "twice as an input".
+fn describe_roles(first_role: &str, second_role: &str) -> String {
+    if first_role == second_role {
+        format!("twice as {first_role}")
+    } else {
+        format!("both as {first_role} and as {second_role}")
+    }
 }
 
 /// Returns e.g. "1 field" or "3 fields" for `noun` "field".

@@ -15,7 +15,8 @@ const DETECTION_LIMIT: u64 = 1 << 20;
 /// Delimiters that detection chooses from, in the order that breaks ties.
 const DETECTABLE_DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
-/// Reads the first line of `path` and detects its delimiter (see [`detect_delimiter`]).
+/// Reads the first line of `path` that is not blank and detects its delimiter (see
+/// [`detect_delimiter`]).
 pub(super) fn detect_file_delimiter(path: &Path) -> Result<u8, CsvError> {
     let io_error = |source| CsvError::Io {
         path: path.to_owned(),
@@ -25,9 +26,15 @@ pub(super) fn detect_file_delimiter(path: &Path) -> Result<u8, CsvError> {
     let file = File::open(path).map_err(io_error)?;
     let mut reader = BufReader::new(file.take(DETECTION_LIMIT));
     let mut first_line = Vec::new();
-    reader
-        .read_until(b'\n', &mut first_line)
-        .map_err(io_error)?;
+    loop {
+        first_line.clear();
+        let length = reader
+            .read_until(b'\n', &mut first_line)
+            .map_err(io_error)?;
+        if length == 0 || !first_line.trim_ascii().is_empty() {
+            break;
+        }
+    }
 
     Ok(detect_delimiter(&first_line))
 }
@@ -67,7 +74,7 @@ pub(super) fn detect_delimiter(first_line: &[u8]) -> u8 {
     let tied = counts.iter().filter(|count| **count == best.1).count();
     if best.1 > 0 && tied > 1 {
         log::warn!(
-            "the header line has as many of two delimiters; using {:?}",
+            "the header line contains equally many of two candidate delimiters; using {:?}",
             char::from(best.0)
         );
     }

@@ -66,6 +66,9 @@ impl RecordReader {
 /// A reader that keeps the bytes it has passed on from a given offset, to count lines.
 ///
 /// Memory use is bounded by the parser's read-ahead buffer plus the longest record.
+///
+/// NOTE: Only `\n` counts as a line end. A file with bare `\r` line ends (classic Mac OS)
+/// is parsed correctly, but every record in it reports line 1.
 struct LineTracker<R> {
     inner: R,
     /// Bytes passed on, starting at byte offset `window_start`.

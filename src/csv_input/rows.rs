@@ -11,7 +11,7 @@ use super::{CellLocation, Column, CsvError, CsvSpec, MissingPolicy, Table};
 
 /// Hint for a comma-delimited row whose extra fields are all digits.
 const HINT_DECIMAL_COMMA: &str = ". The extra fields are digits, so a decimal comma such as \
-    9,5 may have split a number in two; convert the file to use decimal points or quote such values";
+    9,5 may have split a number in two. Convert the file to use decimal points";
 
 /// Hint for a row whose extra fields are all empty.
 const HINT_TRAILING_DELIMITER: &str =
@@ -88,7 +88,6 @@ impl<'a> RowReader<'a> {
     /// With a trailing delimiter in the header, a row may omit the unnamed last field, and
     /// a value in that field is an error.
     fn check_field_count(&self, record: &ByteRecord, line: u64) -> Result<(), CsvError> {
-        let expected = self.header.field_count();
         let named = self.header.names.len();
         let found = record.len();
         let path = self.spec.path.clone();
@@ -98,18 +97,18 @@ impl<'a> RowReader<'a> {
                 path,
                 line,
                 found,
-                expected,
+                expected: named,
             });
         }
 
+        let expected = self.header.field_count();
         if found > expected {
-            let hint = self.too_many_fields_hint(record, expected);
             return Err(CsvError::TooManyFields {
                 path,
                 line,
                 found,
                 expected,
-                hint,
+                hint: self.too_many_fields_hint(record),
             });
         }
 
@@ -125,10 +124,14 @@ impl<'a> RowReader<'a> {
         Ok(())
     }
 
-    /// Suggests a cause for extra fields: a decimal comma in a comma-delimited file when
-    /// they are all digits, or a trailing delimiter when they are all empty.
-    fn too_many_fields_hint(&self, record: &ByteRecord, expected: usize) -> &'static str {
-        let extra: Vec<&[u8]> = record.iter().skip(expected).collect();
+    /// Suggests a cause for fields beyond the named columns: a decimal comma in a
+    /// comma-delimited file when they are all digits, or a trailing delimiter that the
+    /// header lacks when they are all empty.
+    fn too_many_fields_hint(&self, record: &ByteRecord) -> &'static str {
+        let mut extra: Vec<&[u8]> = record.iter().skip(self.header.names.len()).collect();
+        if self.header.has_trailing_column && extra.last().is_some_and(|field| field.is_empty()) {
+            extra.pop();
+        }
 
         let all_digits = extra
             .iter()
@@ -137,7 +140,7 @@ impl<'a> RowReader<'a> {
             return HINT_DECIMAL_COMMA;
         }
 
-        if extra.iter().all(|field| field.is_empty()) {
+        if !self.header.has_trailing_column && extra.iter().all(|field| field.is_empty()) {
             return HINT_TRAILING_DELIMITER;
         }
         ""

@@ -77,7 +77,7 @@ fn selector_parses_signed_number_as_name() {
 #[test]
 fn selector_rejects_empty_text() {
     let error = "  ".parse::<ColumnSelector>().unwrap_err();
-    assert!(matches!(error, CsvError::InvalidSelector { .. }), "{error}");
+    assert!(matches!(error, CsvError::EmptySelector), "{error}");
 }
 
 #[test]
@@ -175,6 +175,58 @@ fn blank_lines_keep_line_numbers() {
 }
 
 #[test]
+fn crlf_blank_lines_keep_line_numbers() {
+    let table = read_ok("a,b\r\n\r\n1,2\r\n\r\n\r\n3,4\r\n", "a", "b");
+    assert_eq!(table.line_numbers, vec![3, 6]);
+}
+
+#[test]
+fn quoted_line_break_keeps_line_numbers() {
+    let table = read_ok("a,note,b\n1,\"two\nlines\",2\n3,x,4\n", "a", "b");
+    assert_eq!(table.line_numbers, vec![2, 4]);
+}
+
+#[test]
+fn blank_lines_before_header_are_skipped() {
+    let table = read_ok("\n\na;b\n1;2\n", "a", "b");
+    assert_eq!(table.delimiter, b';');
+    assert_eq!(table.line_numbers, vec![4]);
+}
+
+#[test]
+fn long_file_reports_exact_line() {
+    // Far more bytes than the parser buffers at once, so line counting crosses many reads.
+    let mut contents = String::from("a,b\n");
+    for row in 0..20_000 {
+        contents.push_str(&format!("{row},\"{}\"\r\n", row * 2));
+    }
+    contents.push_str("1,abc\n");
+
+    let message = read_err(&contents, "a", "b").to_string();
+    assert!(message.contains("line 20002, column \"b\""), "{message}");
+}
+
+#[test]
+fn long_file_keeps_every_row() {
+    let mut contents = String::from("a,b\n");
+    for row in 0..20_000 {
+        contents.push_str(&format!("{row},{}\n", row * 2));
+    }
+
+    let table = read_ok(&contents, "a", "b");
+    assert_eq!(table.row_count(), 20_000);
+    assert_eq!(table.line_numbers.last(), Some(&20_001));
+    assert_eq!(target_values(&table).last(), Some(&39_998.0));
+}
+
+#[test]
+fn spaced_quoted_names_are_unquoted() {
+    let table = read_ok("\"year\", \"co2\"\n1958, \"316.1\"\n", "year", "co2");
+    assert_eq!(table.all_columns, vec!["year", "co2"]);
+    assert_eq!(target_values(&table), [316.1]);
+}
+
+#[test]
 fn invalid_utf8_cell_is_not_a_number() {
     let file = write_bytes(b"a,b\n1,\xFF\n");
     let spec = CsvSpec::new(&file.path, selectors("a")).with_y(selector("b"));
@@ -267,8 +319,8 @@ fn non_numeric_cell_error_message() {
     let spec = CsvSpec::new(&file.path, selectors("date")).with_y(selector("co2"));
     let message = read_table(&spec).unwrap_err().to_string();
     let expected = format!(
-        "{} line 3, column \"co2\": \"abc\" is not a number; \
-         expected a decimal number such as 12.5, -3 or 1.5e-3",
+        "{} line 3, column \"co2\": \"abc\" is not a number. \
+         Expected a decimal number such as 12.5, -3 or 1.5e-3",
         file.path.display()
     );
     assert_eq!(message, expected);
@@ -324,6 +376,16 @@ fn extra_text_field_has_no_decimal_comma_hint() {
         "{message}"
     );
     assert!(!message.contains("decimal comma"), "{message}");
+}
+
+#[test]
+fn decimal_comma_hint_with_trailing_delimiter() {
+    let message = read_err("a,b,\n1,2,\n3,9,5,\n", "a", "b").to_string();
+    assert!(
+        message.contains("line 3 has 4 fields but the header has 3"),
+        "{message}"
+    );
+    assert!(message.contains("decimal comma"), "{message}");
 }
 
 #[test]
@@ -634,6 +696,24 @@ fn iso_dates_are_detected_without_time() {
     let table = read_ok("date,co2\n1958-03-29,1\n1959-01-01,2\n", "date", "co2");
     assert_eq!(input_values(&table, 0), [MARCH_29_1958, 1959.0]);
     assert!(table.inputs[0].is_time);
+}
+
+#[test]
+fn iso_dates_detected_after_missing_first_value() {
+    let file = write_csv("date,co2\n,1\n1959-01-01,2\n");
+    let spec = CsvSpec::new(&file.path, selectors("date"))
+        .with_y(selector("co2"))
+        .with_missing(MissingPolicy::Drop);
+    let table = read_table(&spec).unwrap();
+    assert_eq!(input_values(&table, 0), [1959.0]);
+    assert!(table.inputs[0].is_time);
+}
+
+#[test]
+fn time_column_selected_by_index() {
+    let table = read_with_time("co2,date\n1,19590101\n", "1", "0", "1").unwrap();
+    assert_eq!(table.inputs[0].name, "date");
+    assert_eq!(input_values(&table, 0), [1959.0]);
 }
 
 #[test]
