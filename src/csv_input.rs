@@ -30,12 +30,13 @@
 //! - An input column whose first present value is an ISO date `YYYY-MM-DD` is read as
 //!   dates. A date `y-m-d` becomes `y + (day_of_year - 1) / days_in_year`, with Gregorian
 //!   leap years, so January 1st is exactly `y`.
-//! - One column listed in [`CsvSpec::time`] holds dates written as `YYYYMMDD` (such as
+//! - One column listed in [`CsvSpec::time`] contains dates written as `YYYYMMDD` (such as
 //!   `19580329`) or `YYYY-MM-DD`.
 //! - Two columns listed in [`CsvSpec::time`] are a year and a quarter or month. They combine
-//!   into one input column named `year+quarter` after the two header names. A second column
-//!   whose name contains "quarter" or "qtr" holds quarters 1 to 4 (`year + (q - 1) / 4`).
-//!   One whose name contains "month" holds months 1 to 12 (`year + (m - 1) / 12`).
+//!   into one input column named `year+quarter` after the two header names. If the name of
+//!   the second column contains "quarter" or "qtr" (any letter case), its values are
+//!   quarters 1 to 4 (`year + (q - 1) / 4`). If it contains "month", they are months 1 to
+//!   12 (`year + (m - 1) / 12`). Any other name is an error.
 //!
 //! A time column, or a year/period pair, takes the place of the first of its columns in
 //! [`CsvSpec::x`]. When none of them is listed there, it becomes the first input.
@@ -106,7 +107,7 @@ impl fmt::Display for ColumnSelector {
     }
 }
 
-/// What to do with a row that has a missing value (empty or NaN) in a selected column.
+/// Policy for a row that has a missing value (empty or NaN) in a selected column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MissingPolicy {
     /// Stop with [`CsvError::MissingValue`]. This is the default.
@@ -140,7 +141,7 @@ impl fmt::Display for MissingPolicy {
     }
 }
 
-/// Which file to read and which of its columns to keep.
+/// The file to read and the columns to keep from it.
 ///
 /// Build it with [`CsvSpec::new`] and the `with_*` methods, or fill in the fields directly.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +149,7 @@ pub struct CsvSpec {
     /// The CSV file.
     pub path: PathBuf,
 
-    /// Input columns, in the order the model sees them. At least one input is needed, which
+    /// Input columns, in the order the model receives them. At least one input is needed, which
     /// may come from `time` alone.
     pub x: Vec<ColumnSelector>,
 
@@ -163,7 +164,7 @@ pub struct CsvSpec {
     /// header line. Default: `None`.
     pub delimiter: Option<u8>,
 
-    /// What to do with rows that have missing values. Default: [`MissingPolicy::Error`].
+    /// Policy for rows with missing values. Default: [`MissingPolicy::Error`].
     pub missing: MissingPolicy,
 }
 
@@ -273,14 +274,14 @@ impl Table {
 impl fmt::Display for Table {
     /// Writes a short summary: file, rows, delimiter, inputs and target.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let how = if self.delimiter_detected {
+        let delimiter_origin = if self.delimiter_detected {
             "detected"
         } else {
             "given"
         };
         writeln!(
             formatter,
-            "{}: {} ({} dropped for missing values), delimiter {:?} ({how})",
+            "{}: {} ({} dropped for missing values), delimiter {:?} ({delimiter_origin})",
             self.path.display(),
             count_of(self.row_count(), "row"),
             self.dropped_rows,
@@ -540,12 +541,12 @@ pub enum CsvError {
     },
 
     /// A year, quarter or month cell of a year/period pair is not a whole number in range.
-    #[error("{at}: {value:?} is not a valid {what}. Expected {expected}")]
+    #[error("{at}: {value:?} is not a valid {quantity}. Expected {expected}")]
     InvalidTimeValue {
         at: CellLocation,
         value: String,
         /// "year", "quarter" or "month".
-        what: &'static str,
+        quantity: &'static str,
         expected: &'static str,
     },
 }

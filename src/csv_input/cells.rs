@@ -10,11 +10,11 @@ use super::{CellLocation, CsvError};
 /// Days in each month of a common (non-leap) year, January first.
 const DAYS_IN_MONTH: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/// What the caller should list as valid when a date cannot be read.
+/// Valid date formats, listed in the error when a date cannot be read.
 pub(super) const EXPECTED_ANY_DATE: &str =
     "YYYYMMDD such as 19580329 or YYYY-MM-DD such as 1958-03-29";
 
-/// What the caller should list as valid in a column whose first value was an ISO date.
+/// Valid date format in a column whose first value was an ISO date, listed in the error.
 pub(super) const EXPECTED_ISO_DATE: &str =
     "YYYY-MM-DD such as 1958-03-29, like the earlier dates in this column";
 
@@ -29,7 +29,7 @@ pub(super) enum CellProblem {
         expected: &'static str,
     },
     InvalidTimeValue {
-        what: &'static str,
+        quantity: &'static str,
         expected: &'static str,
     },
 }
@@ -48,10 +48,10 @@ impl CellProblem {
                 reason,
                 expected,
             },
-            CellProblem::InvalidTimeValue { what, expected } => CsvError::InvalidTimeValue {
+            CellProblem::InvalidTimeValue { quantity, expected } => CsvError::InvalidTimeValue {
                 at,
                 value,
-                what,
+                quantity,
                 expected,
             },
         }
@@ -178,16 +178,16 @@ pub(super) fn parse_date(text: &str) -> Result<Option<f64>, CellProblem> {
 
 /// Parses a whole number such as `1959` or `1959.0` and checks that it lies in `min..=max`.
 ///
-/// Returns `Ok(None)` for a missing value. `what` and `expected` name the value in the error,
+/// Returns `Ok(None)` for a missing value. `quantity` and `expected` name the value in the error,
 /// for example `"quarter"` and `"a whole number from 1 to 4"`.
 pub(super) fn parse_whole_number(
     text: &str,
     min: f64,
     max: f64,
-    what: &'static str,
+    quantity: &'static str,
     expected: &'static str,
 ) -> Result<Option<f64>, CellProblem> {
-    let invalid = CellProblem::InvalidTimeValue { what, expected };
+    let invalid = CellProblem::InvalidTimeValue { quantity, expected };
 
     let Some(value) = parse_number(text).map_err(|_| invalid.clone())? else {
         return Ok(None);

@@ -199,8 +199,8 @@ pub(super) enum PeriodUnit {
 }
 
 impl PeriodUnit {
-    /// Interprets a column name: "quarter" or "qtr" means quarters, "month" means months,
-    /// in any letter case.
+    /// Finds the unit in a column name: "quarter" or "qtr" means quarters, and "month"
+    /// means months, in any letter case.
     fn from_column_name(name: &str) -> Option<PeriodUnit> {
         let lower = name.to_lowercase();
         if lower.contains("quarter") || lower.contains("qtr") {
@@ -237,7 +237,7 @@ impl PeriodUnit {
     }
 }
 
-/// How a numeric input column treats ISO dates.
+/// Kind of values in a numeric column, which decides whether ISO dates are accepted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum NumberKind {
     /// An input column whose first present value decides between numbers and ISO dates.
@@ -246,11 +246,11 @@ pub(super) enum NumberKind {
     Numbers,
     /// An input column whose first present value was an ISO date.
     IsoDates,
-    /// The target column, which holds numbers only.
+    /// The target column, which accepts numbers only.
     NumbersOnly,
 }
 
-/// Where the values of one output column come from.
+/// Source of the values of one output column.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Source {
     /// Numbers, or ISO dates recognised automatically in an input column.
@@ -267,7 +267,7 @@ pub(super) enum Source {
     },
 }
 
-/// One output column: its name and where its values come from.
+/// One output column: its name and the source of its values.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct PlannedColumn {
     pub name: String,
@@ -275,7 +275,7 @@ pub(super) struct PlannedColumn {
 }
 
 impl PlannedColumn {
-    /// Returns whether the column holds decimal years.
+    /// Returns whether the column contains decimal years.
     pub fn is_time(&self) -> bool {
         match self.source {
             Source::Number { kind, .. } => kind == NumberKind::IsoDates,

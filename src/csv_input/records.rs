@@ -89,9 +89,9 @@ impl<R> LineTracker<R> {
     }
 
     /// Returns the line of the first byte at or after `offset` that is not a line end,
-    /// and forgets the bytes before `offset`.
+    /// and drops the bytes before `offset`.
     ///
-    /// Calls must not decrease `offset`, because forgotten bytes cannot be counted again.
+    /// Calls must not decrease `offset`, because dropped bytes cannot be counted again.
     fn line_at(&mut self, offset: u64) -> u64 {
         while self.window_start < offset {
             let Some(byte) = self.window.pop_front() else {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use tempfile::TempDir;
 
+use super::cells;
 use super::columns::detect_delimiter;
 use super::*;
 
@@ -108,8 +109,8 @@ fn selector_index_prefers_header_with_that_name() {
 
 #[test]
 fn selector_displays_name_and_index() {
-    let shown = format!("{} {}", selector("co2"), selector("4"));
-    assert_eq!(shown, "co2 4");
+    let displayed = format!("{} {}", selector("co2"), selector("4"));
+    assert_eq!(displayed, "co2 4");
 }
 
 #[test]
@@ -944,4 +945,44 @@ fn table_display_summarises() {
         file.path.display()
     );
     assert_eq!(table.to_string(), expected);
+}
+
+// Single cells.
+
+#[test]
+fn cell_signed_nan_is_missing() {
+    assert_eq!(cells::parse_number("-NaN"), Ok(None));
+}
+
+#[test]
+fn cell_thousands_with_decimal_comma_is_flagged() {
+    assert!(cells::looks_like_decimal_comma("1.234,5"));
+}
+
+#[test]
+fn cell_text_with_comma_is_not_a_number() {
+    assert_eq!(
+        cells::parse_number("a,b"),
+        Err(cells::CellProblem::NotANumber)
+    );
+}
+
+#[test]
+fn cell_december_31_of_leap_year() {
+    // Day 366 of 2000 starts 365 days after January 1st.
+    assert_eq!(
+        cells::decimal_year(2000, 12, 31),
+        Ok(2000.0 + 365.0 / 366.0)
+    );
+}
+
+#[test]
+fn cell_year_2100_is_not_leap() {
+    assert!(cells::decimal_year(2100, 2, 29).is_err());
+}
+
+#[test]
+fn cell_whole_number_accepts_point_zero() {
+    let value = cells::parse_whole_number("3.0", 1.0, 4.0, "quarter", "1 to 4");
+    assert_eq!(value, Ok(Some(3.0)));
 }
