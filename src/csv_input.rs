@@ -92,7 +92,7 @@ impl ColumnSelector {
     /// Parses a comma-separated list such as `"year,quarter"` or `"0,2"`.
     ///
     /// An empty item, as in `"a,,b"` or an empty string, is an error. A name that contains
-    /// a comma cannot be given this way: build [`ColumnSelector::Name`] directly.
+    /// a comma cannot be given this way, so build [`ColumnSelector::Name`] directly.
     pub fn parse_list(text: &str) -> Result<Vec<ColumnSelector>, CsvError> {
         text.split(',').map(ColumnSelector::from_str).collect()
     }
