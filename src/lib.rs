@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod callback;
 pub mod config;
+pub mod csv_input;
 pub mod dense;
 pub mod experiment;
 pub mod expression;
