@@ -95,12 +95,25 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(directory).map_err(write_error)?;
+    let mut file = temporary_file_in(directory).map_err(write_error)?;
     file.write_all(contents).map_err(write_error)?;
     file.as_file().sync_all().map_err(write_error)?;
     file.persist(path)
         .map_err(|error| write_error(error.error))?;
     Ok(())
+}
+
+/// Creates a temporary file readable by others, like a file made with `fs::write`
+/// under the usual umask; tempfile's default of 0600 would hide results from them.
+fn temporary_file_in(directory: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".outrange-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(directory)
 }
 
 #[cfg(test)]
