@@ -7,23 +7,29 @@
 use std::time::Instant;
 
 use outrange::config::ExperimentConfig;
-use outrange::experiment::{ExperimentData, build_model};
+use outrange::data::ExperimentData;
+use outrange::experiment::build_model;
 use outrange::{FitOptions, Matrix};
 
 fn main() {
     let fits = fits_from_args().unwrap_or(20);
     let config = ExperimentConfig::default_experiment();
-    let data = ExperimentData::generate(&config);
-    let steps = config.epochs * data.train_x.rows().div_ceil(config.batch_size);
+    let data = ExperimentData::load(&config).expect("the default experiment samples its function");
+    let x = Matrix::column(data.train_x.iter().map(|&v| v as f32).collect());
+    let y = Matrix::column(data.train_y.iter().map(|&v| v as f32).collect());
+    let steps = config.epochs * x.rows().div_ceil(config.batch_size);
 
     // One untimed fit warms the caches and the allocator.
-    fit_seconds(&config, &data.train_x, &data.train_y);
-    let mut seconds: Vec<f64> = (0..fits).map(|_| fit_seconds(&config, &data.train_x, &data.train_y)).collect();
+    fit_seconds(&config, &x, &y);
+    let mut seconds: Vec<f64> = (0..fits).map(|_| fit_seconds(&config, &x, &y)).collect();
     seconds.sort_by(f64::total_cmp);
 
     let median = seconds[seconds.len() / 2];
     let (min, max) = (seconds[0], seconds[seconds.len() - 1]);
-    println!("default experiment training ({fits} fits of {steps} steps, batch {}):", config.batch_size);
+    println!(
+        "default experiment training ({fits} fits of {steps} steps, batch {}):",
+        config.batch_size
+    );
     println!(
         "  per fit:  median {:.3} ms  (min {:.3}, max {:.3})",
         median * 1e3,
@@ -48,7 +54,9 @@ fn fit_seconds(config: &ExperimentConfig, x: &Matrix, y: &Matrix) -> f64 {
         seed: config.seed,
     };
     let started = Instant::now();
-    model.fit(x, y, &options, &mut ()).expect("the default experiment trains");
+    model
+        .fit(x, y, &options, &mut ())
+        .expect("the default experiment trains");
     started.elapsed().as_secs_f64()
 }
 

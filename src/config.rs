@@ -6,10 +6,16 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use std::path::PathBuf;
+
 use crate::activation::Activation;
+use crate::csv_input::MissingPolicy;
+use crate::dataset;
 use crate::expression::Expression;
 use crate::loss::Loss;
 use crate::optimizer::OptimizerConfig;
+use crate::scaling::ScaleKind;
+use crate::split::{ColumnRange, Split};
 
 /// A closed interval `[lo, hi]` of input values, written `LO:HI` on the command line and
 /// `[LO, HI]` in files.
@@ -45,6 +51,13 @@ impl Interval {
             *last = self.hi;
         }
         points
+    }
+
+    /// Formats the interval as `[lo, hi]` with each bound rounded to 4 decimals, for
+    /// labels.
+    pub fn rounded(&self) -> String {
+        let round = |value: f64| (value * 1e4).round() / 1e4;
+        format!("[{}, {}]", round(self.lo), round(self.hi))
     }
 
     /// Checks that the bounds are finite and `lo < hi`.
@@ -97,34 +110,143 @@ impl FromStr for Interval {
     }
 }
 
+/// The `--train-range` setting: one range for the only input, or ranges of named
+/// inputs. Written `LO:HI` or `COL=LO:HI,COL=LO:HI`; files also take `[LO, HI]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainRanges(pub Vec<ColumnRange>);
+
+impl TrainRanges {
+    /// The single unnamed range, if that is what this is.
+    pub fn single(&self) -> Option<Interval> {
+        match self.0.as_slice() {
+            [
+                ColumnRange {
+                    column: None,
+                    range,
+                },
+            ] => Some(*range),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for TrainRanges {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let ranges = text
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<ColumnRange>, String>>()?;
+        Ok(TrainRanges(ranges))
+    }
+}
+
+impl fmt::Display for TrainRanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// How a range is written in a settings file: `[LO, HI]` or text.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RangeText {
+    Bounds([f64; 2]),
+    Text(String),
+}
+
+impl Serialize for TrainRanges {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.single() {
+            Some(range) => RangeText::Bounds(range.into()).serialize(serializer),
+            None => RangeText::Text(self.to_string()).serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TrainRanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match RangeText::deserialize(deserializer)? {
+            RangeText::Bounds(bounds) => Ok(TrainRanges(vec![ColumnRange {
+                column: None,
+                range: bounds.into(),
+            }])),
+            RangeText::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// Settings that may each be missing: what a config file or the flags give. Unknown
-/// keys in a file are rejected.
+/// keys in a file are rejected. The names match the flags, with `_` for `-`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PartialConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
-    pub train_range: Option<Interval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_range: Option<TrainRanges>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_until: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub test_range: Option<Interval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub train_samples: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub test_samples: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub epochs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
 }
 
-/// The complete, checked settings of an experiment. Written into `metrics.json` as
-/// `config`; that object, saved as a TOML or JSON file and passed back with
-/// `--config`, reproduces the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExperimentConfig {
+/// Where the experiment's rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A target function sampled at evenly spaced points.
+    Function(FunctionSource),
+    /// Columns of a CSV file, or of a bundled dataset.
+    Table(TableSource),
+}
+
+/// A target function and where it is sampled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSource {
     /// The target function of `x`; default `x^2`.
     pub function: Expression,
     /// The inputs the model trains on; default `[-1, 1]`.
@@ -137,6 +259,41 @@ pub struct ExperimentConfig {
     pub test_samples: usize,
     /// Standard deviation of Gaussian noise added to training targets; default 0.
     pub noise: f64,
+}
+
+/// Columns of a CSV file, how its rows split, and how they are scaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSource {
+    /// The file; for a bundled dataset, its file name.
+    pub path: PathBuf,
+    /// The bundled dataset's name, when the rows come from one.
+    pub dataset: Option<String>,
+    /// Input columns, by name or 0-based index.
+    pub x: Vec<String>,
+    /// Target column, by name or 0-based index.
+    pub y: String,
+    /// Columns holding dates, or a year and a quarter or month, as decimal years.
+    pub time: Vec<String>,
+    /// The field delimiter; `None` detects it.
+    pub delimiter: Option<u8>,
+    /// What to do with rows that have missing values; default error.
+    pub missing: MissingPolicy,
+    /// Which rows train; default the first 80% of the rows.
+    pub split: Split,
+    /// How inputs and target are scaled; default standard.
+    pub scale: ScaleKind,
+}
+
+/// The complete, checked settings of an experiment.
+///
+/// It is written into `metrics.json` as `config`, in the same flat form as a settings
+/// file; that object, saved as a TOML or JSON file and passed back with `--config`,
+/// reproduces the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "PartialConfig", try_from = "PartialConfig")]
+pub struct ExperimentConfig {
+    /// Where the rows come from.
+    pub source: Source,
     /// Widths of the hidden `Dense` layers; default `[30]`.
     pub layers: Vec<usize>,
     /// Activation of the hidden layers; default relu. The output layer is linear.
@@ -196,6 +353,42 @@ pub enum ConfigError {
         x: f64,
         setting: &'static str,
     },
+    #[error(
+        "invalid dataset {name:?}: the bundled datasets are {}",
+        dataset::names()
+    )]
+    UnknownDataset { name: String },
+    #[error("--data and --dataset were both given; use one of them")]
+    DataAndDataset,
+    #[error(
+        "--{flag} applies only to CSV data; add --data FILE or --dataset NAME, or drop --{flag}"
+    )]
+    OnlyForData { flag: &'static str },
+    #[error("--{flag} applies only to a function; it has no meaning with --data or --dataset")]
+    OnlyForFunction { flag: &'static str },
+    #[error(
+        "--{flag} is required with --data: name the {what} column, by header name or 0-based index"
+    )]
+    MissingColumn {
+        flag: &'static str,
+        what: &'static str,
+    },
+    #[error(
+        "choose one way to split the rows: --train-range, --train-until or --train-fraction, not several"
+    )]
+    SeveralSplits,
+    #[error("invalid train_fraction {0}: it must be in (0, 1], such as 0.8")]
+    InvalidFraction(f64),
+    #[error("invalid train_until {0}: it must be a finite number")]
+    InvalidUntil(f64),
+    #[error("invalid delimiter {0:?}: give one character such as , or ; or the word tab")]
+    InvalidDelimiter(String),
+    #[error(
+        "invalid missing {0:?}: use error (stop at the first empty or NaN cell) or drop (drop such rows)"
+    )]
+    InvalidMissing(String),
+    #[error("{0}")]
+    InvalidScale(String),
 }
 
 impl PartialConfig {
@@ -203,7 +396,17 @@ impl PartialConfig {
     pub fn merge(self, other: PartialConfig) -> PartialConfig {
         PartialConfig {
             function: other.function.or(self.function),
+            data: other.data.or(self.data),
+            dataset: other.dataset.or(self.dataset),
+            x: other.x.or(self.x),
+            y: other.y.or(self.y),
+            time: other.time.or(self.time),
+            delimiter: other.delimiter.or(self.delimiter),
+            missing: other.missing.or(self.missing),
             train_range: other.train_range.or(self.train_range),
+            train_until: other.train_until.or(self.train_until),
+            train_fraction: other.train_fraction.or(self.train_fraction),
+            scale: other.scale.or(self.scale),
             test_range: other.test_range.or(self.test_range),
             train_samples: other.train_samples.or(self.train_samples),
             test_samples: other.test_samples.or(self.test_samples),
@@ -224,6 +427,7 @@ impl PartialConfig {
     pub fn resolve(self) -> Result<ExperimentConfig, ConfigError> {
         let optimizer_name = self
             .optimizer
+            .clone()
             .unwrap_or_else(|| "sgd".to_string())
             .trim()
             .to_ascii_lowercase();
@@ -235,12 +439,7 @@ impl PartialConfig {
             })?;
 
         let config = ExperimentConfig {
-            function: self.function.as_deref().unwrap_or("x^2").parse()?,
-            train_range: self.train_range.unwrap_or(Interval::new(-1.0, 1.0)),
-            test_range: self.test_range.unwrap_or(Interval::new(-2.0, 2.0)),
-            train_samples: self.train_samples.unwrap_or(10_000),
-            test_samples: self.test_samples.unwrap_or(10_000),
-            noise: self.noise.unwrap_or(0.0),
+            source: self.resolve_source()?,
             layers: self.layers.unwrap_or_else(|| vec![30]),
             activation: self.activation.as_deref().unwrap_or("relu").parse()?,
             learning_rate: self
@@ -260,6 +459,223 @@ impl PartialConfig {
         config.validate()?;
         Ok(config)
     }
+
+    fn resolve_source(&self) -> Result<Source, ConfigError> {
+        if self.data.is_some() && self.dataset.is_some() {
+            return Err(ConfigError::DataAndDataset);
+        }
+        if self.data.is_none() && self.dataset.is_none() {
+            return self.resolve_function().map(Source::Function);
+        }
+        self.resolve_table().map(Source::Table)
+    }
+
+    fn resolve_function(&self) -> Result<FunctionSource, ConfigError> {
+        let data_only = [
+            ("x", self.x.is_some()),
+            ("y", self.y.is_some()),
+            ("time", self.time.is_some()),
+            ("delimiter", self.delimiter.is_some()),
+            ("missing", self.missing.is_some()),
+            ("train-until", self.train_until.is_some()),
+            ("train-fraction", self.train_fraction.is_some()),
+            ("scale", self.scale.is_some()),
+        ];
+        if let Some((flag, _)) = data_only.into_iter().find(|(_, given)| *given) {
+            return Err(ConfigError::OnlyForData { flag });
+        }
+
+        let train_range = match &self.train_range {
+            None => Interval::new(-1.0, 1.0),
+            Some(ranges) => ranges.single().ok_or(ConfigError::OnlyForData {
+                flag: "train-range COL=LO:HI",
+            })?,
+        };
+        Ok(FunctionSource {
+            function: self.function.as_deref().unwrap_or("x^2").parse()?,
+            train_range,
+            test_range: self.test_range.unwrap_or(Interval::new(-2.0, 2.0)),
+            train_samples: self.train_samples.unwrap_or(10_000),
+            test_samples: self.test_samples.unwrap_or(10_000),
+            noise: self.noise.unwrap_or(0.0),
+        })
+    }
+
+    fn resolve_table(&self) -> Result<TableSource, ConfigError> {
+        let function_only = [
+            ("function", self.function.is_some()),
+            ("test-range", self.test_range.is_some()),
+            ("train-samples", self.train_samples.is_some()),
+            ("test-samples", self.test_samples.is_some()),
+            ("noise", self.noise.is_some()),
+        ];
+        if let Some((flag, _)) = function_only.into_iter().find(|(_, given)| *given) {
+            return Err(ConfigError::OnlyForFunction { flag });
+        }
+
+        let bundled = match &self.dataset {
+            Some(name) => Some(
+                dataset::find(name)
+                    .ok_or_else(|| ConfigError::UnknownDataset { name: name.clone() })?,
+            ),
+            None => None,
+        };
+        let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+        let x =
+            self.x
+                .clone()
+                .or(bundled.map(|d| owned(d.x)))
+                .ok_or(ConfigError::MissingColumn {
+                    flag: "x",
+                    what: "input",
+                })?;
+        let y = self.y.clone().or(bundled.map(|d| d.y.to_string())).ok_or(
+            ConfigError::MissingColumn {
+                flag: "y",
+                what: "target",
+            },
+        )?;
+        let time = self
+            .time
+            .clone()
+            .or(bundled.map(|d| owned(d.time)))
+            .unwrap_or_default();
+        let missing = match &self.missing {
+            Some(text) => text
+                .parse()
+                .map_err(|_| ConfigError::InvalidMissing(text.clone()))?,
+            None => bundled.map_or(MissingPolicy::Error, |d| d.missing),
+        };
+        let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        let scale = match &self.scale {
+            Some(text) => text.parse().map_err(ConfigError::InvalidScale)?,
+            None => ScaleKind::Standard,
+        };
+
+        Ok(TableSource {
+            path: self
+                .data
+                .clone()
+                .or(bundled.map(|d| PathBuf::from(d.file_name)))
+                .expect("data or dataset is set"),
+            dataset: bundled.map(|d| d.name.to_string()),
+            x,
+            y,
+            time,
+            delimiter,
+            missing,
+            split: self.resolve_split(bundled.map(|d| d.train_until))?,
+            scale,
+        })
+    }
+
+    fn resolve_split(&self, dataset_until: Option<f64>) -> Result<Split, ConfigError> {
+        let given = [
+            self.train_range.is_some(),
+            self.train_until.is_some(),
+            self.train_fraction.is_some(),
+        ];
+        if given.iter().filter(|&&g| g).count() > 1 {
+            return Err(ConfigError::SeveralSplits);
+        }
+
+        if let Some(ranges) = &self.train_range {
+            for range in &ranges.0 {
+                range.range.validate("train_range")?;
+            }
+            return Ok(Split::Ranges(ranges.0.clone()));
+        }
+        if let Some(until) = self.train_until {
+            return if until.is_finite() {
+                Ok(Split::Until(until))
+            } else {
+                Err(ConfigError::InvalidUntil(until))
+            };
+        }
+        if let Some(fraction) = self.train_fraction {
+            return if fraction > 0.0 && fraction <= 1.0 {
+                Ok(Split::Fraction(fraction))
+            } else {
+                Err(ConfigError::InvalidFraction(fraction))
+            };
+        }
+        Ok(dataset_until.map_or(Split::Fraction(0.8), Split::Until))
+    }
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, ConfigError> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(ConfigError::InvalidDelimiter(text.to_string())),
+    }
+}
+
+fn delimiter_text(delimiter: u8) -> String {
+    if delimiter == b'\t' {
+        "tab".to_string()
+    } else {
+        char::from(delimiter).to_string()
+    }
+}
+
+impl From<ExperimentConfig> for PartialConfig {
+    fn from(config: ExperimentConfig) -> Self {
+        let mut partial = PartialConfig {
+            layers: Some(config.layers),
+            activation: Some(config.activation.to_string()),
+            optimizer: Some(config.optimizer),
+            learning_rate: Some(config.learning_rate),
+            momentum: Some(config.momentum),
+            epochs: Some(config.epochs),
+            batch_size: Some(config.batch_size),
+            loss: Some(config.loss.to_string()),
+            seed: Some(config.seed),
+            ..PartialConfig::default()
+        };
+        match config.source {
+            Source::Function(source) => {
+                partial.function = Some(source.function.to_string());
+                partial.train_range = Some(TrainRanges(vec![ColumnRange {
+                    column: None,
+                    range: source.train_range,
+                }]));
+                partial.test_range = Some(source.test_range);
+                partial.train_samples = Some(source.train_samples);
+                partial.test_samples = Some(source.test_samples);
+                partial.noise = Some(source.noise);
+            }
+            Source::Table(source) => {
+                match source.dataset {
+                    Some(name) => partial.dataset = Some(name),
+                    None => partial.data = Some(source.path),
+                }
+                partial.x = Some(source.x);
+                partial.y = Some(source.y);
+                partial.time = Some(source.time);
+                partial.delimiter = source.delimiter.map(delimiter_text);
+                partial.missing = Some(source.missing.to_string());
+                match source.split {
+                    Split::Ranges(ranges) => partial.train_range = Some(TrainRanges(ranges)),
+                    Split::Until(until) => partial.train_until = Some(until),
+                    Split::Fraction(fraction) => partial.train_fraction = Some(fraction),
+                }
+                partial.scale = Some(source.scale.to_string());
+            }
+        }
+        partial
+    }
+}
+
+impl TryFrom<PartialConfig> for ExperimentConfig {
+    type Error = ConfigError;
+
+    fn try_from(partial: PartialConfig) -> Result<Self, Self::Error> {
+        partial.resolve()
+    }
 }
 
 impl ExperimentConfig {
@@ -270,29 +686,30 @@ impl ExperimentConfig {
             .expect("the defaults are valid")
     }
 
-    /// Checks every setting, including that the function is finite over both ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.train_range.validate("train_range")?;
-        self.test_range.validate("test_range")?;
-        for (setting, value) in [
-            ("train_samples", self.train_samples),
-            ("test_samples", self.test_samples),
-            ("batch_size", self.batch_size),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::Zero { setting });
-            }
+    /// The function source, for a function experiment.
+    pub fn function_source(&self) -> Option<&FunctionSource> {
+        match &self.source {
+            Source::Function(source) => Some(source),
+            Source::Table(_) => None,
         }
-        if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return Err(ConfigError::InvalidNoise(self.noise));
+    }
+
+    /// Checks every setting, including that a function is finite over both ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.batch_size == 0 {
+            return Err(ConfigError::Zero {
+                setting: "batch_size",
+            });
         }
         if self.layers.contains(&0) {
             return Err(ConfigError::ZeroWidth);
         }
         self.optimizer_config()?.validate()?;
 
-        self.check_function_finite("train_range", self.train_range, self.train_samples)?;
-        self.check_function_finite("test_range", self.test_range, self.test_samples)
+        match &self.source {
+            Source::Function(source) => source.validate(),
+            Source::Table(_) => Ok(()),
+        }
     }
 
     /// The optimizer settings, with Keras's defaults for what the experiment does not set.
@@ -328,15 +745,36 @@ impl ExperimentConfig {
             }
         })
     }
+}
 
-    fn check_function_finite(
+impl FunctionSource {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.train_range.validate("train_range")?;
+        self.test_range.validate("test_range")?;
+        for (setting, value) in [
+            ("train_samples", self.train_samples),
+            ("test_samples", self.test_samples),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero { setting });
+            }
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err(ConfigError::InvalidNoise(self.noise));
+        }
+
+        self.check_finite("train_range", self.train_range, self.train_samples)?;
+        self.check_finite("test_range", self.test_range, self.test_samples)
+    }
+
+    fn check_finite(
         &self,
         setting: &'static str,
         range: Interval,
         samples: usize,
     ) -> Result<(), ConfigError> {
         for x in range.linspace(samples) {
-            let value = self.function.eval(x as f32 as f64);
+            let value = self.function.eval(x);
             if !value.is_finite() {
                 return Err(ConfigError::NonFiniteTarget {
                     function: self.function.to_string(),
@@ -361,11 +799,12 @@ mod tests {
     #[test]
     fn defaults_match_keras_experiment() {
         let config = ExperimentConfig::default_experiment();
-        assert_eq!(config.function.as_str(), "x^2");
-        assert_eq!(config.train_range, Interval::new(-1.0, 1.0));
-        assert_eq!(config.test_range, Interval::new(-2.0, 2.0));
+        let source = config.function_source().unwrap();
+        assert_eq!(source.function.as_str(), "x^2");
+        assert_eq!(source.train_range, Interval::new(-1.0, 1.0));
+        assert_eq!(source.test_range, Interval::new(-2.0, 2.0));
         assert_eq!(
-            (config.train_samples, config.test_samples),
+            (source.train_samples, source.test_samples),
             (10_000, 10_000)
         );
         assert_eq!(config.layers, [30]);
@@ -442,7 +881,7 @@ mod tests {
             ),
             (
                 PartialConfig {
-                    train_range: Some(Interval::new(1.0, -1.0)),
+                    train_range: Some("1:-1".parse().unwrap()),
                     ..Default::default()
                 },
                 "invalid train_range 1:-1: a range needs finite bounds with LO < HI",
@@ -543,6 +982,44 @@ mod tests {
     }
 
     #[test]
+    fn dataset_config_round_trips_through_json() {
+        let partial = PartialConfig {
+            dataset: Some("gdp".into()),
+            scale: Some("minmax".into()),
+            ..Default::default()
+        };
+        let config = partial.resolve().unwrap();
+        let Source::Table(source) = &config.source else {
+            panic!("a dataset gives a table")
+        };
+        assert_eq!(source.time, ["year", "quarter"]);
+        assert_eq!(source.split, Split::Until(1995.75));
+
+        let json_text = serde_json::to_string(&config).unwrap();
+        let again: ExperimentConfig = serde_json::from_str(&json_text).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn train_ranges_parse_per_column() {
+        let ranges: TrainRanges = "a=0:1,b=-2:2".parse().unwrap();
+        assert_eq!(ranges.0.len(), 2);
+        assert_eq!(ranges.single(), None);
+        assert_eq!(ranges.to_string(), "a=0:1,b=-2:2");
+        assert_eq!(
+            "-1:1".parse::<TrainRanges>().unwrap().single(),
+            Some(Interval::new(-1.0, 1.0))
+        );
+    }
+
+    #[test]
+    fn delimiter_accepts_tab_word() {
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert!(parse_delimiter(";;").is_err());
+    }
+
+    #[test]
     fn linspace_matches_numpy() {
         let points = Interval::new(-1.0, 1.0).linspace(5);
         assert_eq!(points, [-1.0, -0.5, 0.0, 0.5, 1.0]);
@@ -553,6 +1030,10 @@ mod tests {
     fn resolved_config_round_trips_through_toml_and_json() {
         let config = ExperimentConfig::default_experiment();
         let toml_text = toml::to_string(&config).unwrap();
+        assert!(
+            toml_text.contains("train_range = [-1.0, 1.0]"),
+            "{toml_text}"
+        );
         let from_toml: PartialConfig = toml::from_str(&toml_text).unwrap();
         assert_eq!(from_toml.resolve().unwrap(), config);
 

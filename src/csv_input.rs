@@ -166,6 +166,10 @@ pub struct CsvSpec {
 
     /// Policy for rows with missing values. Default: [`MissingPolicy::Error`].
     pub missing: MissingPolicy,
+
+    /// Bytes to read instead of opening `path`, for data bundled into the program; `path`
+    /// then only names the data in messages. Default: `None`.
+    pub contents: Option<&'static [u8]>,
 }
 
 impl CsvSpec {
@@ -179,7 +183,20 @@ impl CsvSpec {
             time: Vec::new(),
             delimiter: None,
             missing: MissingPolicy::default(),
+            contents: None,
         }
+    }
+
+    /// Opens the data: the bundled `contents` when set, otherwise the file at `path`.
+    fn open(&self) -> Result<Box<dyn std::io::Read>, CsvError> {
+        if let Some(contents) = self.contents {
+            return Ok(Box::new(contents));
+        }
+        let file = std::fs::File::open(&self.path).map_err(|source| CsvError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(Box::new(file))
     }
 
     /// Sets the target column.
@@ -587,7 +604,10 @@ pub fn read_table(spec: &CsvSpec) -> Result<Table, CsvError> {
 
     let (delimiter, delimiter_detected) = match spec.delimiter {
         Some(delimiter) => (delimiter, false),
-        None => (columns::detect_file_delimiter(&spec.path)?, true),
+        None => (
+            columns::detect_source_delimiter(spec.open()?, &spec.path)?,
+            true,
+        ),
     };
     log::debug!(
         "reading {} with delimiter {:?} ({})",
@@ -600,7 +620,7 @@ pub fn read_table(spec: &CsvSpec) -> Result<Table, CsvError> {
         }
     );
 
-    let mut reader = RecordReader::open(&spec.path, delimiter)?;
+    let mut reader = RecordReader::new(spec.open()?, &spec.path, delimiter);
     let mut record = ByteRecord::new();
     if reader.read(&mut record)?.is_none() {
         return Err(CsvError::EmptyFile {

@@ -11,6 +11,8 @@ pub mod activation;
 pub mod callback;
 pub mod config;
 pub mod csv_input;
+pub mod data;
+pub mod dataset;
 pub mod dense;
 pub mod experiment;
 pub mod expression;
@@ -24,7 +26,9 @@ pub mod optimizer;
 pub mod output;
 pub mod plot;
 pub mod run_files;
+pub mod scaling;
 pub mod sequential;
+pub mod split;
 
 pub use activation::Activation;
 pub use callback::Callback;

@@ -12,6 +12,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(args) => cli::run(args),
+        Command::Datasets => {
+            cli::list_datasets();
+            Ok(())
+        }
     };
 
     match result {

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Interval;
-
 /// The model's prediction and the truth at one input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PointPrediction {
@@ -30,20 +28,20 @@ pub struct RangeErrors {
 }
 
 impl RangeErrors {
-    /// Computes the errors of `predictions` against `truth` at inputs `x`, splitting
-    /// by `train_range`.
+    /// Computes the errors of `predictions` against `truth`, splitting the rows by
+    /// `in_range`.
     ///
     /// # Panics
     /// If the three slices differ in length.
     #[track_caller]
-    pub fn compute(x: &[f32], truth: &[f32], predictions: &[f32], train_range: Interval) -> Self {
-        assert_eq!(x.len(), truth.len());
-        assert_eq!(x.len(), predictions.len());
+    pub fn compute(truth: &[f64], predictions: &[f64], in_range: &[bool]) -> Self {
+        assert_eq!(truth.len(), predictions.len());
+        assert_eq!(truth.len(), in_range.len());
 
         let (mut sum_in, mut rows_in, mut sum_out, mut rows_out) = (0.0, 0, 0.0, 0);
-        for ((&xi, &yi), &pi) in x.iter().zip(truth).zip(predictions) {
-            let squared = (pi as f64 - yi as f64).powi(2);
-            if train_range.contains(xi as f64) {
+        for ((&yi, &pi), &inside) in truth.iter().zip(predictions).zip(in_range) {
+            let squared = (pi - yi).powi(2);
+            if inside {
                 sum_in += squared;
                 rows_in += 1;
             } else {
@@ -68,10 +66,10 @@ mod tests {
 
     #[test]
     fn errors_split_at_range_bounds() {
-        let x = [-2.0, -1.0, 0.0, 1.0, 2.0];
         let truth = [4.0, 1.0, 0.0, 1.0, 4.0];
         let predictions = [2.0, 1.5, 0.0, 1.0, 3.0];
-        let errors = RangeErrors::compute(&x, &truth, &predictions, Interval::new(-1.0, 1.0));
+        let in_range = [false, true, true, true, false];
+        let errors = RangeErrors::compute(&truth, &predictions, &in_range);
         assert_eq!(errors.rows_in_range, 3);
         assert_eq!(errors.rows_out_of_range, 2);
         assert_eq!(errors.mse_in_range, Some(0.25 / 3.0));
@@ -80,7 +78,7 @@ mod tests {
 
     #[test]
     fn empty_side_has_no_error() {
-        let errors = RangeErrors::compute(&[0.5], &[1.0], &[1.0], Interval::new(0.0, 1.0));
+        let errors = RangeErrors::compute(&[1.0], &[1.0], &[true]);
         assert_eq!(errors.mse_out_of_range, None);
         assert_eq!(errors.mse_in_range, Some(0.0));
     }

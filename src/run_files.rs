@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::ExperimentConfig;
-use crate::experiment::{ExperimentData, ExperimentMetrics};
+use crate::data::{ExperimentData, TableSummary};
+use crate::experiment::{ExperimentMetrics, ExperimentOutcome};
 use crate::history::History;
-use crate::matrix::Matrix;
 use crate::output::{OutputError, write_atomic};
 use crate::plot::{LinePlot, PREDICTION_COLOR, PlotError, Series, SeriesStyle, TRUTH_COLOR};
+use crate::scaling::Scaling;
 
 /// The file names a run writes into its output directory.
 pub const PREDICTION_PNG: &str = "prediction.png";
@@ -29,62 +30,217 @@ pub enum RunFilesError {
     Plot(#[from] PlotError),
 }
 
-/// The content of `metrics.json`: the metrics, then the settings that reproduce them.
+/// Error against distance from the training range, for data with several inputs.
+pub const ERROR_BY_DISTANCE_PNG: &str = "error_by_distance.png";
+/// The SVG version of the error plot.
+pub const ERROR_BY_DISTANCE_SVG: &str = "error_by_distance.svg";
+
+/// The colour of training rows in a scatter plot.
+const TRAIN_COLOR: (u8, u8, u8) = (44, 160, 44);
+
+/// The content of `metrics.json`: the metrics, how the data was read and scaled, then
+/// the settings that reproduce them.
 #[derive(Debug, Serialize)]
 struct MetricsFile<'a> {
     #[serde(flatten)]
     metrics: &'a ExperimentMetrics,
     outrange_version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a TableSummary>,
+    scaling: &'a Scaling,
     config: &'a ExperimentConfig,
 }
 
-/// Draws the model's predictions and the true function over the test range, with the
-/// training range shaded.
+/// Draws the predictions: against the input when there is one input, with the
+/// training range shaded; against the actual values when there are several.
 pub fn prediction_plot(
     config: &ExperimentConfig,
     data: &ExperimentData,
-    predictions: &Matrix,
+    predictions: &[f64],
 ) -> LinePlot {
-    let points = |values: &Matrix| -> Vec<(f64, f64)> {
-        data.test_x
-            .as_slice()
+    if data.inputs() == 1 {
+        series_plot(config, data, predictions)
+    } else {
+        predicted_against_actual_plot(config, data, predictions)
+    }
+}
+
+fn describe_model(config: &ExperimentConfig) -> String {
+    format!("{} network, {} epochs", config.activation, config.epochs)
+}
+
+fn series_plot(config: &ExperimentConfig, data: &ExperimentData, predictions: &[f64]) -> LinePlot {
+    let sorted = |values: &[f64]| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = data
+            .test_x
             .iter()
-            .zip(values.as_slice())
-            .map(|(&x, &y)| (x as f64, y as f64))
-            .collect()
+            .copied()
+            .zip(values.iter().copied())
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points
+    };
+    let range = data.train_ranges[0];
+    let (truth_label, title) = match config.function_source() {
+        Some(source) => (
+            format!("truth: y = {}", source.function),
+            format!("{}: y = {}", describe_model(config), source.function),
+        ),
+        None => (
+            format!("{} (data)", data.target_name),
+            format!(
+                "{}: {} against {}",
+                describe_model(config),
+                data.target_name,
+                data.input_names[0]
+            ),
+        ),
     };
 
-    let title = format!(
-        "{} network, {} epochs: y = {}",
-        config.activation, config.epochs, config.function
-    );
     LinePlot {
         title,
-        x_label: "x".to_string(),
-        y_label: "y".to_string(),
+        x_label: if data.time_input {
+            "year".to_string()
+        } else {
+            data.input_names[0].clone()
+        },
+        y_label: data.target_name.clone(),
         shaded: Some((
-            config.train_range.lo,
-            config.train_range.hi,
-            format!(
-                "training range [{}, {}]",
-                config.train_range.lo, config.train_range.hi
-            ),
+            range.lo,
+            range.hi,
+            format!("training range {}", range.rounded()),
         )),
         series: vec![
             Series {
-                label: format!("truth: y = {}", config.function),
-                points: points(&data.test_y),
-                style: SeriesStyle::Wide,
+                label: truth_label,
+                points: sorted(&data.test_y),
+                // Measured series vary quickly, and a wide line would blur them.
+                style: if data.table.is_some() {
+                    SeriesStyle::Line
+                } else {
+                    SeriesStyle::Wide
+                },
                 color: TRUTH_COLOR,
             },
             Series {
                 label: "prediction".to_string(),
-                points: points(predictions),
+                points: sorted(predictions),
                 style: SeriesStyle::Line,
                 color: PREDICTION_COLOR,
             },
         ],
     }
+}
+
+fn predicted_against_actual_plot(
+    config: &ExperimentConfig,
+    data: &ExperimentData,
+    predictions: &[f64],
+) -> LinePlot {
+    let points = |train: bool| -> Vec<(f64, f64)> {
+        data.test_y
+            .iter()
+            .zip(predictions)
+            .zip(&data.test_is_train)
+            .filter(|(_, is_train)| **is_train == train)
+            .map(|((&actual, &predicted), _)| (actual, predicted))
+            .collect()
+    };
+    let lo = data.test_y.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = data
+        .test_y
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+
+    LinePlot {
+        title: format!(
+            "{}: predicted against actual {}",
+            describe_model(config),
+            data.target_name
+        ),
+        x_label: format!("actual {}", data.target_name),
+        y_label: format!("predicted {}", data.target_name),
+        shaded: None,
+        series: vec![
+            Series {
+                label: "predicted = actual".to_string(),
+                points: vec![(lo, lo), (hi, hi)],
+                style: SeriesStyle::Wide,
+                color: TRUTH_COLOR,
+            },
+            Series {
+                label: "training rows".to_string(),
+                points: points(true),
+                style: SeriesStyle::Points,
+                color: TRAIN_COLOR,
+            },
+            Series {
+                label: "other rows".to_string(),
+                points: points(false),
+                style: SeriesStyle::Points,
+                color: PREDICTION_COLOR,
+            },
+        ],
+    }
+}
+
+/// Draws each row's absolute error against its distance from the training range: the
+/// Euclidean norm over inputs of how far the input lies outside its training range,
+/// in units of that range's width.
+pub fn error_by_distance_plot(
+    config: &ExperimentConfig,
+    data: &ExperimentData,
+    predictions: &[f64],
+) -> LinePlot {
+    let inputs = data.inputs();
+    let points = (0..data.test_y.len())
+        .map(|row| {
+            let distance = data.train_ranges.iter().enumerate().map(|(i, range)| {
+                let value = data.test_x[row * inputs + i];
+                let outside = (range.lo - value).max(value - range.hi).max(0.0);
+                let width = if range.hi > range.lo {
+                    range.hi - range.lo
+                } else {
+                    1.0
+                };
+                (outside / width).powi(2)
+            });
+            (
+                distance.sum::<f64>().sqrt(),
+                (predictions[row] - data.test_y[row]).abs(),
+            )
+        })
+        .collect();
+
+    LinePlot {
+        title: format!(
+            "{}: error against distance from the training range",
+            describe_model(config)
+        ),
+        x_label: "distance from the training range (training range widths)".to_string(),
+        y_label: format!("absolute error in {}", data.target_name),
+        shaded: None,
+        series: vec![Series {
+            label: "rows".to_string(),
+            points,
+            style: SeriesStyle::Points,
+            color: PREDICTION_COLOR,
+        }],
+    }
+}
+
+fn write_plot(
+    directory: &Path,
+    plot: &LinePlot,
+    png_name: &str,
+    svg_name: &str,
+) -> Result<Vec<PathBuf>, RunFilesError> {
+    let png = directory.join(png_name);
+    write_atomic(&png, &plot.to_png()?)?;
+    let svg = directory.join(svg_name);
+    write_atomic(&svg, plot.to_svg()?.as_bytes())?;
+    Ok(vec![png, svg])
 }
 
 /// Writes `history.csv` into `directory`, atomically.
@@ -100,26 +256,37 @@ pub fn write_run_files(
     directory: &Path,
     config: &ExperimentConfig,
     data: &ExperimentData,
-    history: &History,
-    predictions: &Matrix,
-    metrics: &ExperimentMetrics,
+    outcome: &ExperimentOutcome,
 ) -> Result<Vec<PathBuf>, RunFilesError> {
-    let plot = prediction_plot(config, data, predictions);
-    let png = directory.join(PREDICTION_PNG);
-    write_atomic(&png, &plot.to_png()?)?;
-    let svg = directory.join(PREDICTION_SVG);
-    write_atomic(&svg, plot.to_svg()?.as_bytes())?;
+    let predictions = &outcome.test_predictions;
+    let mut paths = write_plot(
+        directory,
+        &prediction_plot(config, data, predictions),
+        PREDICTION_PNG,
+        PREDICTION_SVG,
+    )?;
+    if data.inputs() > 1 {
+        let plot = error_by_distance_plot(config, data, predictions);
+        paths.extend(write_plot(
+            directory,
+            &plot,
+            ERROR_BY_DISTANCE_PNG,
+            ERROR_BY_DISTANCE_SVG,
+        )?);
+    }
 
-    let history_path = write_history(directory, history)?;
+    paths.push(write_history(directory, &outcome.history)?);
 
     let file = MetricsFile {
-        metrics,
+        metrics: &outcome.metrics,
         outrange_version: env!("CARGO_PKG_VERSION"),
+        data: data.table.as_ref(),
+        scaling: &outcome.scaling,
         config,
     };
     let json = serde_json::to_string_pretty(&file).expect("metrics hold only numbers and strings");
     let metrics_path = directory.join(METRICS_JSON);
     write_atomic(&metrics_path, format!("{json}\n").as_bytes())?;
-
-    Ok(vec![png, svg, history_path, metrics_path])
+    paths.push(metrics_path);
+    Ok(paths)
 }

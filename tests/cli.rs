@@ -45,7 +45,10 @@ fn run_writes_every_output() {
 
     let text = stdout(&output);
     assert!(text.contains("Total params: 91"), "{text}");
-    assert!(text.contains("Test predictions"), "{text}");
+    assert!(
+        text.contains("Predictions (9 of 100 test points)"),
+        "{text}"
+    );
     assert!(text.contains("MSE inside [-1, 1]"), "{text}");
     assert!(text.contains("MSE outside [-1, 1]"), "{text}");
     assert!(text.contains("prediction at x = -2"), "{text}");

@@ -6,14 +6,15 @@
 //! predictions at x = ±2 between 2.08 and 2.36 (truth 4).
 
 use outrange::config::ExperimentConfig;
-use outrange::experiment::{self, ExperimentData};
+use outrange::data::ExperimentData;
+use outrange::experiment;
 
 fn run_with_seed(seed: u64) -> experiment::ExperimentMetrics {
     let config = ExperimentConfig {
         seed,
         ..ExperimentConfig::default_experiment()
     };
-    let data = ExperimentData::generate(&config);
+    let data = ExperimentData::load(&config).unwrap();
     experiment::run(&config, &data, &mut ()).unwrap().metrics
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use outrange::config::{Interval, PartialConfig};
+use outrange::config::{Interval, PartialConfig, TrainRanges};
 
 /// Train small neural networks and measure what they do outside their training range.
 ///
@@ -22,8 +22,11 @@ pub struct Cli {
 pub enum Command {
     /// Train a network on a function and measure it inside and outside its training range.
     ///
-    /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings.
+    /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings or input.
     Run(RunArgs),
+
+    /// List the bundled datasets that `run --dataset NAME` takes.
+    Datasets,
 }
 
 /// How much progress to print while training.
@@ -51,23 +54,67 @@ pub struct RunArgs {
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub function: Option<String>,
 
-    /// Inputs to train on [default: -1:1]
-    #[arg(long, value_name = "LO:HI", allow_hyphen_values = true)]
-    pub train_range: Option<Interval>,
+    /// Train on columns of a CSV file instead of a function
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
 
-    /// Inputs to test on [default: -2:2]
+    /// Train on a bundled series: co2, sunspots or gdp (see `outrange datasets`)
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+
+    /// Input columns of the CSV file, by header name or 0-based index
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub x: Option<Vec<String>>,
+
+    /// Target column of the CSV file, by header name or 0-based index
+    #[arg(long, value_name = "COL")]
+    pub y: Option<String>,
+
+    /// Time columns, turned into decimal years: one column of YYYYMMDD or YYYY-MM-DD
+    /// dates, or a year and a quarter or month column, as in `--time year,quarter`
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub time: Option<Vec<String>>,
+
+    /// CSV field delimiter: a character such as `;`, or `tab` [default: detected]
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
+    /// Rows with empty or NaN cells: `error` stops with their location, `drop` drops
+    /// them and reports how many [default: error; drop for co2]
+    #[arg(long, value_name = "POLICY")]
+    pub missing: Option<String>,
+
+    /// Inputs to train on: LO:HI for the only input, or COL=LO:HI[,COL=LO:HI] per input
+    /// [default: -1:1 for a function]
+    #[arg(long, value_name = "LO:HI", allow_hyphen_values = true)]
+    pub train_range: Option<TrainRanges>,
+
+    /// CSV data: rows whose first input is at most VALUE train, such as a year
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub train_until: Option<f64>,
+
+    /// CSV data: the first fraction F of the rows in file order train [default: 0.8]
+    #[arg(long, value_name = "F")]
+    pub train_fraction: Option<f64>,
+
+    /// CSV data: scaling of inputs and target, fitted on the training rows:
+    /// standard, minmax or none [default: standard]
+    #[arg(long, value_name = "KIND")]
+    pub scale: Option<String>,
+
+    /// Function: inputs to test on [default: -2:2]
     #[arg(long, value_name = "LO:HI", allow_hyphen_values = true)]
     pub test_range: Option<Interval>,
 
-    /// Evenly spaced training points [default: 10000]
+    /// Function: evenly spaced training points [default: 10000]
     #[arg(long, value_name = "N")]
     pub train_samples: Option<usize>,
 
-    /// Evenly spaced test points [default: 10000]
+    /// Function: evenly spaced test points [default: 10000]
     #[arg(long, value_name = "N")]
     pub test_samples: Option<usize>,
 
-    /// Standard deviation of Gaussian noise added to training targets [default: 0]
+    /// Function: standard deviation of Gaussian noise on training targets [default: 0]
     #[arg(long, value_name = "STD")]
     pub noise: Option<f64>,
 
@@ -128,7 +175,17 @@ impl RunArgs {
     pub fn partial_config(&self) -> PartialConfig {
         PartialConfig {
             function: self.function.clone(),
-            train_range: self.train_range,
+            data: self.data.clone(),
+            dataset: self.dataset.clone(),
+            x: self.x.clone(),
+            y: self.y.clone(),
+            time: self.time.clone(),
+            delimiter: self.delimiter.clone(),
+            missing: self.missing.clone(),
+            train_range: self.train_range.clone(),
+            train_until: self.train_until,
+            train_fraction: self.train_fraction,
+            scale: self.scale.clone(),
             test_range: self.test_range,
             train_samples: self.train_samples,
             test_samples: self.test_samples,

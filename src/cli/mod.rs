@@ -9,6 +9,13 @@ use std::fmt;
 
 pub use run::run;
 
+/// Prints the bundled datasets, a line each.
+pub fn list_datasets() {
+    for dataset in outrange::dataset::DATASETS {
+        println!("{:<10} {}", dataset.name, dataset.description);
+    }
+}
+
 /// Exit code of a run that failed while training or writing.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of invalid settings or input, detected before any training.

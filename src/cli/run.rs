@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use outrange::ModelError;
 use outrange::config::{ExperimentConfig, PartialConfig};
-use outrange::experiment::{self, ExperimentData, ExperimentOutcome};
+use outrange::data::{ExperimentData, TableSummary};
+use outrange::experiment::{self, ExperimentOutcome};
 use outrange::output;
 use outrange::run_files;
-use outrange::{Matrix, ModelError};
 
 use super::Failure;
 use super::args::{RunArgs, Verbosity};
@@ -24,11 +25,13 @@ const PREVIEW_POINTS: usize = 9;
 /// Runs the experiment that `args` describe.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let config = resolve_config(args).map_err(Failure::invalid)?;
-    let data = ExperimentData::generate(&config);
-    let model = experiment::build_model(&config, data.train_x.cols(), data.train_y.cols())
-        .map_err(Failure::invalid)?;
+    let data = ExperimentData::load(&config).map_err(Failure::invalid)?;
+    let model = experiment::build_model(&config, data.inputs(), 1).map_err(Failure::invalid)?;
     let directory = output_directory(args).map_err(Failure::invalid)?;
 
+    if let Some(table) = &data.table {
+        print_table_summary(table);
+    }
     println!("{model}\n");
     let mut progress = Progress::new(args.verbose.unwrap_or(Verbosity::Bar));
     let outcome = match experiment::run(&config, &data, &mut progress) {
@@ -36,18 +39,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         Err(error) => return Err(report_training_failure(error, &directory, &config)),
     };
 
-    print_predictions(&data, &outcome.test_predictions, &config);
-    print_results(&config, &outcome);
+    print_predictions(&data, &outcome.test_predictions);
+    print_results(&data, &outcome);
 
-    let files = run_files::write_run_files(
-        &directory,
-        &config,
-        &data,
-        &outcome.history,
-        &outcome.test_predictions,
-        &outcome.metrics,
-    )
-    .map_err(Failure::failed)?;
+    let files = run_files::write_run_files(&directory, &config, &data, &outcome)
+        .map_err(Failure::failed)?;
     print_files(&directory, &files);
     Ok(())
 }
@@ -109,57 +105,86 @@ fn report_training_failure(
     Failure::failed(anyhow::Error::new(error).context(advice))
 }
 
-fn print_predictions(data: &ExperimentData, predictions: &Matrix, config: &ExperimentConfig) {
-    let rows = data.test_x.rows();
-    let shown = PREVIEW_POINTS.min(rows);
-    println!("Test predictions ({shown} of {rows} points):");
+fn print_table_summary(table: &TableSummary) {
+    let split = &table.split;
     println!(
-        "  {:>10}  {:>12}  {:>12}  {:>10}",
-        "x", "prediction", "truth", ""
+        "Data: {}, {} rows, delimiter {}",
+        table.source, table.rows, table.delimiter
+    );
+    if table.dropped_rows > 0 {
+        println!(
+            "  dropped {} rows with missing values (--missing drop)",
+            table.dropped_rows
+        );
+    }
+    println!(
+        "  split {}: {} training rows, {} other rows; {} rows inside the training range",
+        split.split, split.train_rows, split.other_rows, split.rows_in_range
+    );
+    for (name, range) in &split.train_ranges {
+        println!("  training range of {name}: {}", range.rounded());
+    }
+    println!();
+}
+
+fn print_predictions(data: &ExperimentData, predictions: &[f64]) {
+    let rows = data.test_y.len();
+    let shown = PREVIEW_POINTS.min(rows);
+    let label = if data.table.is_some() {
+        "rows"
+    } else {
+        "test points"
+    };
+    println!("Predictions ({shown} of {rows} {label}):");
+    println!(
+        "  {:>12}  {:>14}  {:>14}  {:>10}",
+        data.input_names[0], "prediction", data.target_name, ""
     );
     for i in 0..shown {
-        let index = if shown > 1 {
+        let row = if shown > 1 {
             i * (rows - 1) / (shown - 1)
         } else {
             0
         };
-        let x = data.test_x.as_slice()[index];
-        let place = if config.train_range.contains(x as f64) {
+        let place = if data.test_in_range[row] {
             "in range"
         } else {
             "outside"
         };
         println!(
-            "  {:>10.4}  {:>12.6}  {:>12.6}  {:>10}",
-            x,
-            predictions.as_slice()[index],
-            data.test_y.as_slice()[index],
+            "  {:>12.4}  {:>14.6}  {:>14.6}  {:>10}",
+            data.test_x[row * data.inputs()],
+            predictions[row],
+            data.test_y[row],
             place
         );
     }
     println!();
 }
 
-fn print_results(config: &ExperimentConfig, outcome: &ExperimentOutcome) {
+fn print_results(data: &ExperimentData, outcome: &ExperimentOutcome) {
     let metrics = &outcome.metrics;
-    let range = format!("[{}, {}]", config.train_range.lo, config.train_range.hi);
+    let range = match data.train_ranges.as_slice() {
+        [range] => range.rounded(),
+        _ => "the training range".to_string(),
+    };
     let optional =
         |value: Option<f64>| value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.6e}"));
 
     println!("Results:");
     println!(
-        "  {:<32} {}",
+        "  {:<36} {}",
         "final training loss",
         optional(metrics.final_loss)
     );
     println!(
-        "  {:<32} {}  ({} test points)",
+        "  {:<36} {}  ({} rows)",
         format!("MSE inside {range}"),
         optional(metrics.mse_in_range),
         metrics.rows_in_range
     );
     println!(
-        "  {:<32} {}  ({} test points)",
+        "  {:<36} {}  ({} rows)",
         format!("MSE outside {range}"),
         optional(metrics.mse_out_of_range),
         metrics.rows_out_of_range
@@ -169,14 +194,18 @@ fn print_results(config: &ExperimentConfig, outcome: &ExperimentOutcome) {
         metrics.prediction_at_test_end,
     ] {
         println!(
-            "  {:<32} {:.6}  (truth {:.6})",
-            format!("prediction at x = {}", point.x),
+            "  {:<36} {:.6}  (truth {:.6})",
+            format!(
+                "prediction at {} = {}",
+                data.input_names[0],
+                (point.x * 1e4).round() / 1e4
+            ),
             point.prediction,
             point.truth
         );
     }
     println!(
-        "  {:<32} {}  ({:.0} steps/s)",
+        "  {:<36} {}  ({:.0} steps/s)",
         "fit time",
         format_seconds(metrics.fit_seconds),
         metrics.steps_per_second

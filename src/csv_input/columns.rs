@@ -1,6 +1,5 @@
 //! The header row, delimiter detection, and the plan of which columns are read and how.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -15,16 +14,15 @@ const DETECTION_LIMIT: u64 = 1 << 20;
 /// Delimiters that detection chooses from, in the order that breaks ties.
 const DETECTABLE_DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
-/// Reads the first line of `path` that is not blank and detects its delimiter (see
-/// [`detect_delimiter`]).
-pub(super) fn detect_file_delimiter(path: &Path) -> Result<u8, CsvError> {
+/// Reads the first line of `source` that is not blank and detects its delimiter (see
+/// [`detect_delimiter`]); `path` names the source in errors.
+pub(super) fn detect_source_delimiter(source: impl Read, path: &Path) -> Result<u8, CsvError> {
     let io_error = |source| CsvError::Io {
         path: path.to_owned(),
         source,
     };
 
-    let file = File::open(path).map_err(io_error)?;
-    let mut reader = BufReader::new(file.take(DETECTION_LIMIT));
+    let mut reader = BufReader::new(source.take(DETECTION_LIMIT));
     let mut first_line = Vec::new();
     loop {
         first_line.clear();

@@ -6,7 +6,6 @@
 //! not yet finished with, so the line of a record's first byte can be counted exactly.
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -16,21 +15,16 @@ use super::CsvError;
 
 /// A CSV reader over one file that reports the starting line of each record.
 pub(super) struct RecordReader {
-    reader: csv::Reader<LineTracker<File>>,
+    reader: csv::Reader<LineTracker<Box<dyn Read>>>,
     path: PathBuf,
 }
 
 impl RecordReader {
-    /// Opens `path` with the given delimiter.
+    /// Reads `file` with the given delimiter; `path` names it in errors.
     ///
     /// Fields are trimmed, and rows of any length are accepted because the caller checks
     /// them against the header with clearer messages. The header is read as a record.
-    pub fn open(path: &Path, delimiter: u8) -> Result<RecordReader, CsvError> {
-        let file = File::open(path).map_err(|source| CsvError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-
+    pub fn new(file: Box<dyn Read>, path: &Path, delimiter: u8) -> RecordReader {
         let reader = ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -38,10 +32,10 @@ impl RecordReader {
             .trim(Trim::All)
             .from_reader(LineTracker::new(file));
 
-        Ok(RecordReader {
+        RecordReader {
             reader,
             path: path.to_owned(),
-        })
+        }
     }
 
     /// Reads the next record into `record` and returns its 1-based starting line, or `None`
