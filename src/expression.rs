@@ -23,7 +23,10 @@ struct FormulaParser;
 /// The one variable an expression may use.
 const VARIABLE: &str = "x";
 
-const FUNCTIONS: [(&str, fn(f64) -> f64); 19] = [
+/// A named function of one argument.
+type NamedFunction = (&'static str, fn(f64) -> f64);
+
+const FUNCTIONS: [NamedFunction; 19] = [
     ("sin", f64::sin),
     ("cos", f64::cos),
     ("tan", f64::tan),

@@ -240,7 +240,7 @@ fn lighten(channel: u8) -> u8 {
 
 /// Keeps at most `MAX_DRAWN_POINTS` evenly strided points, always including the last.
 fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let finite = points
+    let mut finite = points
         .iter()
         .copied()
         .filter(|(x, y)| x.is_finite() && y.is_finite());
@@ -249,7 +249,7 @@ fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     }
     let stride = points.len().div_ceil(MAX_DRAWN_POINTS);
     let mut kept: Vec<(f64, f64)> = finite.clone().step_by(stride).collect();
-    if let Some(last) = finite.last() {
+    if let Some(last) = finite.next_back() {
         if kept.last() != Some(&last) {
             kept.push(last);
         }

@@ -2,7 +2,7 @@
 //! whole model against finite differences, reproducibility, and edge cases of `fit`.
 
 use outrange::{
-    Activation, Callback, Dense, FitOptions, Initializer, Layer, Loss, Matrix, ModelError,
+    Activation, Callback, Dense, FitOptions, Initializer, Loss, Matrix, ModelError,
     OptimizerConfig, Sequential,
 };
 
@@ -132,7 +132,7 @@ fn model_gradients_match_finite_differences() {
         let (layer, name) = (tensor / 2, names[tensor % 2]);
         for i in 0..old.len() {
             let analytic = (old[i] - new[i]) as f64;
-            let mut loss_at = |value: f32| {
+            let loss_at = |value: f32| {
                 let mut model = two_layer_model(1.0);
                 let mut shifted = old.clone();
                 shifted[i] = value;

@@ -23,7 +23,7 @@ pub enum Command {
     /// Train a network on a function and measure it inside and outside its training range.
     ///
     /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings or input.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 
     /// List the bundled datasets that `run --dataset NAME` takes.
     Datasets,
