@@ -1,5 +1,5 @@
-//! The settings of an experiment: read from a file and from flags, merged, then checked
-//! once, so that the rest of the program only ever sees valid settings.
+//! The settings of an experiment. They are read from a file and from flags, merged, then
+//! checked once, so the rest of the program only receives valid settings.
 
 use std::fmt;
 use std::str::FromStr;

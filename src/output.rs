@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Why an output directory or file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    /// The directory exists and holds files, and overwriting was not allowed.
+    /// The directory exists and contains entries, and overwriting was not allowed.
     #[error("the output directory {} is not empty; choose another with --out, or pass --overwrite to replace its files", .0.display())]
     NotEmpty(PathBuf),
     /// The path exists but is not a directory.
@@ -104,7 +104,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
 }
 
 /// Creates a temporary file readable by others, like a file made with `fs::write`
-/// under the usual umask; tempfile's default of 0600 would hide results from them.
+/// under the usual umask. Tempfile's default mode, 0600, would hide results from them.
 fn temporary_file_in(directory: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".outrange-");

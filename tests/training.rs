@@ -265,7 +265,8 @@ fn diverging_loss_stops_with_epoch_and_step() {
     let ModelError::NonFiniteLoss { epoch, step, .. } = &error else {
         panic!("expected a non-finite loss, got {error}");
     };
-    assert!(*epoch >= 1 && *step >= 1);
+    assert!(*epoch >= 1, "epoch {epoch}");
+    assert!(*step >= 1, "step {step}");
     let message = error.to_string();
     assert!(
         message.contains(&format!("at epoch {epoch}, step {step}")),
