@@ -10,6 +10,7 @@ use crate::callback::Callback;
 use crate::config::{ConfigError, ExperimentConfig, Source};
 use crate::data::ExperimentData;
 use crate::dense::Dense;
+use crate::diagnostics::Diagnostics;
 use crate::history::History;
 use crate::matrix::Matrix;
 use crate::metrics::{PointPrediction, RangeErrors};
@@ -64,6 +65,8 @@ pub struct ExperimentMetrics {
     pub prediction_at_test_start: PointPrediction,
     /// The prediction at the last evaluation row.
     pub prediction_at_test_end: PointPrediction,
+    /// How the model behaves away from the training range.
+    pub diagnostics: Diagnostics,
 }
 
 /// A finished experiment: the trained model, its history, predictions and metrics.
@@ -137,6 +140,13 @@ fn measure(
     fit_seconds: f64,
 ) -> ExperimentMetrics {
     let errors = RangeErrors::compute(&data.test_y, predictions, &data.test_in_range);
+    let diagnostics = Diagnostics::compute(
+        &data.test_x,
+        &data.test_y,
+        predictions,
+        &data.train_ranges,
+        (errors.mse_in_range, errors.mse_out_of_range),
+    );
 
     let rows = data.train_y.len();
     let epochs_run = history.epochs.len();
@@ -166,5 +176,6 @@ fn measure(
         samples_per_second: per_second(epochs_run * rows),
         prediction_at_test_start: point(0),
         prediction_at_test_end: point(predictions.len() - 1),
+        diagnostics,
     }
 }

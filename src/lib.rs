@@ -14,6 +14,7 @@ pub mod csv_input;
 pub mod data;
 pub mod dataset;
 pub mod dense;
+pub mod diagnostics;
 pub mod experiment;
 pub mod expression;
 pub mod history;

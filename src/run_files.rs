@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::ExperimentConfig;
 use crate::data::{ExperimentData, TableSummary};
+use crate::diagnostics;
 use crate::experiment::{ExperimentMetrics, ExperimentOutcome};
 use crate::history::History;
 use crate::output::{OutputError, write_atomic};
@@ -196,20 +197,9 @@ pub fn error_by_distance_plot(
     let inputs = data.inputs();
     let points = (0..data.test_y.len())
         .map(|row| {
-            let distance = data.train_ranges.iter().enumerate().map(|(i, range)| {
-                let value = data.test_x[row * inputs + i];
-                let outside = (range.lo - value).max(value - range.hi).max(0.0);
-                let width = if range.hi > range.lo {
-                    range.hi - range.lo
-                } else {
-                    1.0
-                };
-                (outside / width).powi(2)
-            });
-            (
-                distance.sum::<f64>().sqrt(),
-                (predictions[row] - data.test_y[row]).abs(),
-            )
+            let inputs_of_row = &data.test_x[row * inputs..(row + 1) * inputs];
+            let distance = diagnostics::distance(inputs_of_row, &data.train_ranges);
+            (distance, (predictions[row] - data.test_y[row]).abs())
         })
         .collect();
 

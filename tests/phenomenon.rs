@@ -28,6 +28,26 @@ fn default_experiment_fits_inside_misses_outside() {
 }
 
 #[test]
+fn relu_extrapolates_as_straight_line() {
+    let metrics = run_with_seed(42);
+    let r2 = metrics.diagnostics.linearity_r2.unwrap();
+    assert!(r2 >= 0.99, "linearity_r2 {r2}");
+}
+
+#[test]
+fn sin_network_is_not_linear_outside() {
+    let config = ExperimentConfig {
+        activation: outrange::Activation::Sin,
+        seed: 42,
+        ..ExperimentConfig::default_experiment()
+    };
+    let data = ExperimentData::load(&config).unwrap();
+    let metrics = experiment::run(&config, &data, &mut ()).unwrap().metrics;
+    let r2 = metrics.diagnostics.linearity_r2.unwrap();
+    assert!(r2 < 0.99, "linearity_r2 {r2}");
+}
+
+#[test]
 fn eight_seed_means_fall_in_keras_ranges() {
     let runs: Vec<_> = (0..8).map(run_with_seed).collect();
     let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len() as f64;
