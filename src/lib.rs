@@ -9,6 +9,8 @@
 
 pub mod activation;
 pub mod callback;
+pub mod compare;
+pub mod compare_files;
 pub mod config;
 pub mod csv_input;
 pub mod data;

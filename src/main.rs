@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(args) => cli::run(args),
+        Command::Compare(args) => cli::compare(args),
         Command::Datasets => {
             cli::list_datasets();
             Ok(())

@@ -49,8 +49,22 @@ pub struct LinePlot {
     pub y_label: String,
     /// A shaded x interval with its legend label, such as the training range.
     pub shaded: Option<(f64, f64, String)>,
+    /// Shaded bands between two curves, drawn under the series.
+    pub bands: Vec<Band>,
     /// The series, drawn in order.
     pub series: Vec<Series>,
+}
+
+/// A shaded region between a lower and an upper curve over the same x values, such as
+/// the min–max spread of predictions over seeds.
+#[derive(Debug, Clone)]
+pub struct Band {
+    /// The lower curve, in increasing x.
+    pub lower: Vec<(f64, f64)>,
+    /// The upper curve, in increasing x.
+    pub upper: Vec<(f64, f64)>,
+    /// Its colour as RGB, drawn translucent.
+    pub color: (u8, u8, u8),
 }
 
 /// A plot that could not be drawn.
@@ -151,6 +165,14 @@ impl LinePlot {
                 });
         }
 
+        for band in &self.bands {
+            let (r, g, b) = band.color;
+            let mut outline = thin(&band.upper);
+            outline.extend(thin(&band.lower).into_iter().rev());
+            chart
+                .draw_series([Polygon::new(outline, RGBColor(r, g, b).mix(0.2).filled())])
+                .map_err(|error| self.error(error))?;
+        }
         for series in &self.series {
             self.draw_series(&mut chart, series)?;
         }
@@ -275,6 +297,7 @@ mod tests {
             x_label: "x".into(),
             y_label: "y".into(),
             shaded: Some((-1.0, 1.0, "training range".into())),
+            bands: Vec::new(),
             series: vec![Series {
                 label: "truth".into(),
                 points: (0..5000)

@@ -48,7 +48,8 @@ struct MetricsFile<'a> {
     outrange_version: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<&'a TableSummary>,
-    scaling: &'a Scaling,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scaling: Option<&'a Scaling>,
     config: &'a ExperimentConfig,
 }
 
@@ -111,6 +112,7 @@ fn series_plot(config: &ExperimentConfig, data: &ExperimentData, predictions: &[
             range.hi,
             format!("training range {}", range.rounded()),
         )),
+        bands: Vec::new(),
         series: vec![
             Series {
                 label: truth_label,
@@ -163,6 +165,7 @@ fn predicted_against_actual_plot(
         x_label: format!("actual {}", data.target_name),
         y_label: format!("predicted {}", data.target_name),
         shaded: None,
+        bands: Vec::new(),
         series: vec![
             Series {
                 label: "predicted = actual".to_string(),
@@ -211,6 +214,7 @@ pub fn error_by_distance_plot(
         x_label: "distance from the training range (training range widths)".to_string(),
         y_label: format!("absolute error in {}", data.target_name),
         shaded: None,
+        bands: Vec::new(),
         series: vec![Series {
             label: "rows".to_string(),
             points,
@@ -267,16 +271,35 @@ pub fn write_run_files(
 
     paths.push(write_history(directory, &outcome.history)?);
 
+    let metrics = &outcome.metrics;
+    paths.push(write_metrics(
+        directory,
+        metrics,
+        data.table.as_ref(),
+        Some(&outcome.scaling),
+        config,
+    )?);
+    Ok(paths)
+}
+
+/// Writes `metrics.json` into `directory`, atomically: the metrics, how the data was
+/// read and scaled when known, and the settings that reproduce them.
+pub fn write_metrics(
+    directory: &Path,
+    metrics: &ExperimentMetrics,
+    data: Option<&TableSummary>,
+    scaling: Option<&Scaling>,
+    config: &ExperimentConfig,
+) -> Result<PathBuf, OutputError> {
     let file = MetricsFile {
-        metrics: &outcome.metrics,
+        metrics,
         outrange_version: env!("CARGO_PKG_VERSION"),
-        data: data.table.as_ref(),
-        scaling: &outcome.scaling,
+        data,
+        scaling,
         config,
     };
     let json = serde_json::to_string_pretty(&file).expect("metrics hold only numbers and strings");
-    let metrics_path = directory.join(METRICS_JSON);
-    write_atomic(&metrics_path, format!("{json}\n").as_bytes())?;
-    paths.push(metrics_path);
-    Ok(paths)
+    let path = directory.join(METRICS_JSON);
+    write_atomic(&path, format!("{json}\n").as_bytes())?;
+    Ok(path)
 }

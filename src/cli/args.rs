@@ -25,6 +25,13 @@ pub enum Command {
     /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings or input.
     Run(Box<RunArgs>),
 
+    /// Train several variants over several seeds, in parallel, and compare how they
+    /// extrapolate.
+    ///
+    /// Exit codes: 0 success, 1 a run or writing failed, 2 invalid settings or input,
+    /// 130 interrupted (the finished runs are kept and summarised).
+    Compare(Box<CompareArgs>),
+
     /// List the bundled datasets that `run --dataset NAME` takes.
     Datasets,
 }
@@ -45,6 +52,66 @@ pub enum Verbosity {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where results go and how much progress is printed.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output directory, created if missing [default: a new runs/run-NNN]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Allow writing into a non-empty --out directory, replacing its files
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Progress while training: 0 none, 1 a bar (one line per epoch when not on a
+    /// terminal), 2 one line per epoch [default: 1]
+    #[arg(long, value_name = "LEVEL")]
+    pub verbose: Option<Verbosity>,
+}
+
+/// Settings of a comparison beyond those of a single run.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Variants that differ only in the hidden activation, comma-separated, such as
+    /// relu,tanh,sin,snake [default: relu,tanh,sin,snake]
+    #[arg(
+        long,
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ',',
+        conflicts_with = "plan"
+    )]
+    pub models: Option<Vec<String>>,
+
+    /// A TOML file of named variants: [[variant]] tables with `name` and any settings of
+    /// `run`, applied over the flags
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Seeds per variant: the --seed value and the ones after it [default: 5]
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u64>,
+
+    /// Runs trained at once, one per thread [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// The settings of an experiment, each optional: flags override the --config file.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
     /// Read settings from a TOML or JSON file; flags override it. The `config` object
     /// of a run's metrics.json is such a file.
     #[arg(long, value_name = "FILE")]
@@ -155,22 +222,9 @@ pub struct RunArgs {
     /// Seed of the weights, the shuffling and the noise [default: 42]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-
-    /// Output directory, created if missing [default: a new runs/run-N]
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-
-    /// Allow writing into a non-empty --out directory, replacing its files
-    #[arg(long)]
-    pub overwrite: bool,
-
-    /// Progress while training: 0 none, 1 a bar (one line per epoch when not on a
-    /// terminal), 2 one line per epoch [default: 1]
-    #[arg(long, value_name = "LEVEL")]
-    pub verbose: Option<Verbosity>,
 }
 
-impl RunArgs {
+impl SettingsArgs {
     /// The settings given as flags.
     pub fn partial_config(&self) -> PartialConfig {
         PartialConfig {

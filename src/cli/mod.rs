@@ -2,11 +2,14 @@
 //! experiment, and the report and files out.
 
 pub mod args;
+mod compare;
 mod progress;
 mod run;
+mod settings;
 
 use std::fmt;
 
+pub use compare::compare;
 pub use run::run;
 
 /// Prints the bundled datasets, a line each.
@@ -20,6 +23,8 @@ pub fn list_datasets() {
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of invalid settings or input, detected before any training.
 pub const EXIT_INVALID: u8 = 2;
+/// Exit code after Ctrl-C, as shells report a process ended by SIGINT.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// An error with the exit code it maps to.
 pub struct Failure {

@@ -1,39 +1,32 @@
 //! `outrange run`: train on a function and report inside and outside the training range.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use outrange::ModelError;
-use outrange::config::{ExperimentConfig, PartialConfig};
+use outrange::config::ExperimentConfig;
 use outrange::data::{ExperimentData, TableSummary};
 use outrange::experiment::{self, ExperimentOutcome};
-use outrange::output;
 use outrange::run_files;
 
-use super::Failure;
 use super::args::{RunArgs, Verbosity};
 use super::progress::{Progress, format_seconds};
-
-/// Where runs go when `--out` is not given.
-const DEFAULT_RUNS_DIRECTORY: &str = "runs";
+use super::{Failure, settings};
 
 /// Test points shown in the terminal's view of the predictions.
 const PREVIEW_POINTS: usize = 9;
 
 /// Runs the experiment that `args` describe.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let config = resolve_config(args).map_err(Failure::invalid)?;
+    let config = settings::resolve_config(&args.settings).map_err(Failure::invalid)?;
     let data = ExperimentData::load(&config).map_err(Failure::invalid)?;
     let model = experiment::build_model(&config, data.inputs(), 1).map_err(Failure::invalid)?;
-    let directory = output_directory(args).map_err(Failure::invalid)?;
+    let directory = settings::output_directory(&args.output).map_err(Failure::invalid)?;
 
     if let Some(table) = &data.table {
         print_table_summary(table);
     }
     println!("{model}\n");
-    let mut progress = Progress::new(args.verbose.unwrap_or(Verbosity::Bar));
+    let mut progress = Progress::new(args.output.verbose.unwrap_or(Verbosity::Bar));
     let outcome = match experiment::run(&config, &data, &mut progress) {
         Ok(outcome) => outcome,
         Err(error) => return Err(report_training_failure(error, &directory, &config)),
@@ -46,36 +39,6 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         .map_err(Failure::failed)?;
     print_files(&directory, &files);
     Ok(())
-}
-
-/// Merges the config file (if any) with the flags, flags winning, and checks the result.
-fn resolve_config(args: &RunArgs) -> anyhow::Result<ExperimentConfig> {
-    let from_file = match &args.config {
-        Some(path) => read_config_file(path)?,
-        None => PartialConfig::default(),
-    };
-    Ok(from_file.merge(args.partial_config()).resolve()?)
-}
-
-fn read_config_file(path: &Path) -> anyhow::Result<PartialConfig> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    let is_json = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
-    if is_json {
-        serde_json::from_str(&text)
-            .with_context(|| format!("invalid config file {}", path.display()))
-    } else {
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
-    }
-}
-
-fn output_directory(args: &RunArgs) -> anyhow::Result<PathBuf> {
-    Ok(match &args.out {
-        Some(path) => output::prepare_directory(path, args.overwrite)?,
-        None => output::create_numbered_directory(Path::new(DEFAULT_RUNS_DIRECTORY))?,
-    })
 }
 
 /// Keeps the history of the epochs that finished before a diverging loss, and turns
