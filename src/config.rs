@@ -604,7 +604,9 @@ impl PartialConfig {
     }
 }
 
-fn parse_delimiter(text: &str) -> Result<u8, ConfigError> {
+/// Parses a delimiter: one ASCII character other than a quote or line break, or the
+/// word `tab`.
+pub fn parse_delimiter(text: &str) -> Result<u8, ConfigError> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         _ if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {

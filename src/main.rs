@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => cli::run(args),
         Command::Compare(args) => cli::compare(args),
+        Command::Predict(args) => cli::predict(args),
+        Command::Inspect(args) => cli::inspect(args),
         Command::Datasets => {
             cli::list_datasets();
             Ok(())

@@ -9,6 +9,7 @@ use crate::data::{ExperimentData, TableSummary};
 use crate::diagnostics;
 use crate::experiment::{ExperimentMetrics, ExperimentOutcome};
 use crate::history::History;
+use crate::model_file::{ModelFileError, ModelInfo};
 use crate::output::{OutputError, write_atomic};
 use crate::plot::{LinePlot, PREDICTION_COLOR, PlotError, Series, SeriesStyle, TRUTH_COLOR};
 use crate::scaling::Scaling;
@@ -21,6 +22,8 @@ pub const PREDICTION_SVG: &str = "prediction.svg";
 pub const HISTORY_CSV: &str = "history.csv";
 /// Metrics and the complete resolved settings.
 pub const METRICS_JSON: &str = "metrics.json";
+/// The trained model, its scaling and settings.
+pub const MODEL_SAFETENSORS: &str = "model.safetensors";
 
 /// Why a run's files could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,8 @@ pub enum RunFilesError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Plot(#[from] PlotError),
+    #[error(transparent)]
+    Model(#[from] ModelFileError),
 }
 
 /// Error against distance from the training range, for data with several inputs.
@@ -270,6 +275,16 @@ pub fn write_run_files(
     }
 
     paths.push(write_history(directory, &outcome.history)?);
+
+    let model_path = directory.join(MODEL_SAFETENSORS);
+    let info = ModelInfo {
+        input_names: data.input_names.clone(),
+        target_name: data.target_name.clone(),
+        scaling: Some(outcome.scaling.clone()),
+        config: Some(config.clone()),
+    };
+    outcome.model.save(&model_path, &info)?;
+    paths.push(model_path);
 
     let metrics = &outcome.metrics;
     paths.push(write_metrics(

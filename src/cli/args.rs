@@ -32,8 +32,53 @@ pub enum Command {
     /// 130 interrupted (the finished runs are kept and summarised).
     Compare(Box<CompareArgs>),
 
+    /// Apply a saved model to the input columns of a CSV file.
+    ///
+    /// Exit codes: 0 success, 1 writing failed, 2 invalid model or input.
+    Predict(PredictArgs),
+
+    /// Print a saved model's layers, metadata and training settings.
+    Inspect(InspectArgs),
+
     /// List the bundled datasets that `run --dataset NAME` takes.
     Datasets,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file, such as runs/run-001/model.safetensors
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// CSV file with the model's input columns
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// CSV file to write: the inputs and a prediction column
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Input columns by header name or 0-based index [default: those the model was trained on]
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub x: Option<Vec<String>>,
+
+    /// Time columns, as for `run --time` [default: those the model was trained with]
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub time: Option<Vec<String>>,
+
+    /// CSV field delimiter: a character such as `;`, or `tab` [default: detected]
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
+    /// Rows with empty or NaN inputs: error or drop [default: error]
+    #[arg(long, value_name = "POLICY")]
+    pub missing: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model file
+    pub model: PathBuf,
 }
 
 /// How much progress to print while training.

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod compare;
+mod model;
 mod progress;
 mod run;
 mod settings;
@@ -10,6 +11,7 @@ mod settings;
 use std::fmt;
 
 pub use compare::compare;
+pub use model::{inspect, predict};
 pub use run::run;
 
 /// Prints the bundled datasets, a line each.
