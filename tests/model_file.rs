@@ -45,6 +45,9 @@ fn round_trip_keeps_weights_and_predictions() {
     assert_eq!(loaded.predict(&x).unwrap(), original.predict(&x).unwrap());
 }
 
+/// A tensor's name, shape and values.
+type TestTensor = (&'static str, Vec<usize>, Vec<f32>);
+
 /// Writes a safetensors file with the given tensors and metadata.
 fn write_safetensors(
     path: &Path,
@@ -71,12 +74,7 @@ fn write_safetensors(
 }
 
 /// The metadata and tensors of a valid 2-3-1 model, for damaging one part at a time.
-fn valid_parts(
-    directory: &Path,
-) -> (
-    HashMap<String, String>,
-    Vec<(&'static str, Vec<usize>, Vec<f32>)>,
-) {
+fn valid_parts(directory: &Path) -> (HashMap<String, String>, Vec<TestTensor>) {
     let path = directory.join("valid.safetensors");
     model(3).save(&path, &info()).unwrap();
     let bytes = std::fs::read(&path).unwrap();
