@@ -19,6 +19,9 @@ pub const COMPARISON_PNG: &str = "comparison.png";
 /// The SVG version of the overlay.
 pub const COMPARISON_SVG: &str = "comparison.svg";
 
+/// Every file name at the top of a comparison's directory.
+pub const OUTPUT_FILES: [&str; 4] = [SUMMARY_CSV, SUMMARY_JSON, COMPARISON_PNG, COMPARISON_SVG];
+
 /// Line colours of the variants, in order; they repeat after ten variants.
 const PALETTE: [(u8, u8, u8); 10] = [
     (214, 39, 40),

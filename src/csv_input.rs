@@ -524,7 +524,7 @@ pub enum CsvError {
     /// A selected cell is empty or NaN under [`MissingPolicy::Error`].
     #[error(
         "{at}: the value is missing (empty or NaN). Fill it in, or drop rows with missing \
-         values with `--missing drop` (MissingPolicy::Drop)"
+         values with `--missing drop`"
     )]
     MissingValue { at: CellLocation },
 

@@ -33,7 +33,7 @@ pub const DATASETS: [Dataset; 3] = [
     Dataset {
         name: "co2",
         file_name: "co2.csv",
-        description: "Mauna Loa atmospheric CO2 (ppm), weekly, 1958-2001; trains through 1990; 59 empty weeks dropped",
+        description: "Mauna Loa atmospheric CO2 (ppm), weekly, 1958-2001; trains on dates up to 1991.0 (through 1990); drops the 59 empty weeks",
         contents: include_bytes!("../datasets/co2.csv"),
         x: &["date"],
         y: "co2",
@@ -44,7 +44,7 @@ pub const DATASETS: [Dataset; 3] = [
     Dataset {
         name: "sunspots",
         file_name: "sunspots.csv",
-        description: "yearly mean sunspot activity, 1700-2008; trains through 1950",
+        description: "yearly mean sunspot activity, 1700-2008; trains on years up to 1950",
         contents: include_bytes!("../datasets/sunspots.csv"),
         x: &["YEAR"],
         y: "SUNACTIVITY",
@@ -55,7 +55,7 @@ pub const DATASETS: [Dataset; 3] = [
     Dataset {
         name: "gdp",
         file_name: "macrodata.csv",
-        description: "US real GDP (billions of 2005 dollars), quarterly, 1959-2009; trains through 1995",
+        description: "US real GDP (billions of 2005 dollars), quarterly, 1959-2009; trains up to 1995.75 (through 1995 Q4)",
         contents: include_bytes!("../datasets/macrodata.csv"),
         x: &["year", "quarter"],
         y: "realgdp",

@@ -135,7 +135,7 @@ impl FromStr for Expression {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let failure = |error: PestError<Rule>| ParseExpressionError {
             text: text.to_string(),
-            detail: error.renamed_rules(describe_rule).to_string(),
+            detail: readable(error, text).to_string(),
         };
 
         let mut pairs = FormulaParser::parse(Rule::formula, text).map_err(failure)?;
@@ -177,7 +177,13 @@ fn build(pairs: Pairs<'_, Rule>) -> Result<Node, PestError<Rule>> {
                     })?;
                 Ok(Node::Call(index, Box::new(build(argument.into_inner())?)))
             }
-            Rule::expr => build(primary.into_inner()),
+            Rule::group => {
+                let inner = primary
+                    .into_inner()
+                    .next()
+                    .expect("a group holds an expression");
+                build(inner.into_inner())
+            }
             rule => unreachable!("the grammar has no primary {rule:?}"),
         })
         .map_prefix(|operator, operand| {
@@ -222,17 +228,44 @@ fn custom_error(pair: &pest::iterators::Pair<'_, Rule>, message: &str) -> PestEr
     )
 }
 
-fn describe_rule(rule: &Rule) -> String {
-    match rule {
-        Rule::EOI => "end of expression".to_string(),
-        Rule::number => "a number".to_string(),
-        Rule::name => "x, a constant or a function".to_string(),
-        Rule::call => "a function call".to_string(),
-        Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => {
-            "an operator".to_string()
+/// Rewrites pest's list of expected rules as plain words, each named once.
+fn readable(error: PestError<Rule>, text: &str) -> PestError<Rule> {
+    let ErrorVariant::ParsingError { positives, .. } = &error.variant else {
+        return error;
+    };
+    let position = match error.location {
+        pest::error::InputLocation::Pos(position) => position,
+        pest::error::InputLocation::Span((start, _)) => start,
+    };
+
+    let mut expected: Vec<&str> = Vec::new();
+    for rule in positives {
+        let words = describe_rule(*rule);
+        if !expected.contains(&words) {
+            expected.push(words);
         }
-        Rule::sign => "a sign".to_string(),
-        other => format!("{other:?}"),
+    }
+    let message = match expected.as_slice() {
+        [] => "this is not a valid expression".to_string(),
+        [only] => format!("expected {only}"),
+        [rest @ .., last] => format!("expected {} or {last}", rest.join(", ")),
+    };
+    match pest::Position::new(text, position) {
+        Some(at) => PestError::new_from_pos(ErrorVariant::CustomError { message }, at),
+        None => error,
+    }
+}
+
+fn describe_rule(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the expression",
+        Rule::number | Rule::name | Rule::call | Rule::group | Rule::expr | Rule::formula => {
+            "a number, x, a constant, a function or a bracket"
+        }
+        Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => "an operator",
+        Rule::sign => "a sign",
+        Rule::close => "a closing bracket )",
+        _ => "more input",
     }
 }
 

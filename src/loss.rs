@@ -114,7 +114,7 @@ impl fmt::Display for Loss {
 
 /// A loss name that could not be parsed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("invalid loss {text:?}: known losses are {}", Loss::NAMES.join(", "))]
+#[error("invalid loss {text:?}: known losses are {} (DELTA a number > 0)", Loss::NAMES.join(", "))]
 pub struct ParseLossError {
     /// The text as given.
     pub text: String,

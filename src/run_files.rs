@@ -41,6 +41,18 @@ pub const ERROR_BY_DISTANCE_PNG: &str = "error_by_distance.png";
 /// The SVG version of the error plot.
 pub const ERROR_BY_DISTANCE_SVG: &str = "error_by_distance.svg";
 
+/// Every file name a run may write, so that `--overwrite` can remove an earlier run's
+/// files before they mix with the new ones.
+pub const OUTPUT_FILES: [&str; 7] = [
+    PREDICTION_PNG,
+    PREDICTION_SVG,
+    ERROR_BY_DISTANCE_PNG,
+    ERROR_BY_DISTANCE_SVG,
+    HISTORY_CSV,
+    METRICS_JSON,
+    MODEL_SAFETENSORS,
+];
+
 /// The colour of training rows in a scatter plot.
 const TRAIN_COLOR: (u8, u8, u8) = (44, 160, 44);
 

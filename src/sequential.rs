@@ -124,8 +124,8 @@ pub enum ModelError {
     NoRows,
     /// The loss became NaN or infinite; training stopped at once.
     #[error(
-        "the loss became {loss} at epoch {epoch}, step {step}; training stopped. \
-         Try a lower learning rate, or scale the inputs and targets"
+        "the loss became {loss} at epoch {epoch}, step {step}, so training stopped; \
+         a lower learning rate or scaled inputs and targets may help"
     )]
     NonFiniteLoss {
         epoch: usize,
@@ -533,7 +533,12 @@ impl fmt::Display for Sequential {
             "-".repeat(widths[2])
         );
 
-        writeln!(f, "Model: \"sequential\" ({} inputs)", self.input_units)?;
+        let plural = if self.input_units == 1 { "" } else { "s" };
+        writeln!(
+            f,
+            "Model: \"sequential\" ({} input{plural})",
+            self.input_units
+        )?;
         writeln!(f, "{rule}")?;
         writeln!(
             f,

@@ -356,3 +356,45 @@ fn invalid_config_file_exits_two() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("cannot read the config file none.toml"));
 }
+
+#[test]
+fn error_message_is_printed_once() {
+    let message = rejected(&["--learning-rate", "0"]);
+    assert_eq!(
+        message.matches("invalid learning_rate 0").count(),
+        1,
+        "{message}"
+    );
+    let expression = rejected(&["--function", "sin(x"]);
+    assert_eq!(expression.matches("1 | sin(x").count(), 1, "{expression}");
+    assert!(
+        expression.contains("expected an operator or a closing bracket )"),
+        "{expression}"
+    );
+}
+
+#[test]
+fn overwrite_removes_earlier_outputs() {
+    let directory = tempfile::tempdir().unwrap();
+    let out = directory.path().join("o");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("error_by_distance.png"), "old").unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+
+    let output = outrange(
+        &[&["run", "--out", "o", "--overwrite"], &QUICK[..]].concat(),
+        directory.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("error_by_distance.png").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn negative_number_reaches_validation() {
+    let message = rejected(&["--noise", "-1"]);
+    assert!(message.contains("invalid noise -1"), "{message}");
+}

@@ -146,11 +146,11 @@ pub struct CompareArgs {
     pub plan: Option<PathBuf>,
 
     /// Seeds per variant: the --seed value and the ones after it [default: 5]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seeds: Option<u64>,
 
     /// Runs trained at once, one per thread [default: the number of cores]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<usize>,
 }
 
@@ -206,7 +206,7 @@ pub struct SettingsArgs {
     pub train_until: Option<f64>,
 
     /// CSV data: the first fraction F of the rows in file order train [default: 0.8]
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub train_fraction: Option<f64>,
 
     /// CSV data: scaling of inputs and target, fitted on the training rows:
@@ -219,15 +219,15 @@ pub struct SettingsArgs {
     pub test_range: Option<Interval>,
 
     /// Function: evenly spaced training points [default: 10000]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub train_samples: Option<usize>,
 
     /// Function: evenly spaced test points [default: 10000]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub test_samples: Option<usize>,
 
     /// Function: standard deviation of Gaussian noise on training targets [default: 0]
-    #[arg(long, value_name = "STD")]
+    #[arg(long, value_name = "STD", allow_negative_numbers = true)]
     pub noise: Option<f64>,
 
     /// Widths of the hidden Dense layers, comma-separated [default: 30]
@@ -252,11 +252,11 @@ pub struct SettingsArgs {
     pub momentum: Option<f32>,
 
     /// Passes over the training data; 0 trains nothing [default: 40]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub epochs: Option<usize>,
 
     /// Rows per optimizer step [default: 32]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub batch_size: Option<usize>,
 
     /// Loss: mean_squared_error (mse), mean_absolute_error (mae), huber(DELTA)
@@ -265,7 +265,7 @@ pub struct SettingsArgs {
     pub loss: Option<String>,
 
     /// Seed of the weights, the shuffling and the noise [default: 42]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 }
 
@@ -274,7 +274,11 @@ impl SettingsArgs {
     pub fn partial_config(&self) -> PartialConfig {
         PartialConfig {
             function: self.function.clone(),
-            data: self.data.clone(),
+            // An absolute path keeps a saved config valid from any working directory.
+            data: self
+                .data
+                .as_deref()
+                .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
             dataset: self.dataset.clone(),
             x: self.x.clone(),
             y: self.y.clone(),

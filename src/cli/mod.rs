@@ -53,8 +53,20 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
-    /// Formats the error chain once: the outer message, then each cause.
+    /// Formats the error chain once: the outer message, then each cause that the
+    /// messages before it do not already include.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        let mut text = String::new();
+        for cause in self.error.chain() {
+            let message = cause.to_string();
+            if text.contains(&message) {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        f.write_str(&text)
     }
 }

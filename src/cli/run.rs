@@ -53,19 +53,25 @@ fn report_training_failure(
     };
 
     let saved = match run_files::write_history(directory, history) {
-        Ok(path) => format!(
-            "the {} finished epochs are in {}",
-            history.epochs.len(),
-            path.display()
-        ),
-        Err(write_error) => format!("the history could not be saved: {write_error}"),
+        Ok(path) => match history.epochs.len() {
+            0 => format!("No epoch finished; {} has only its header.", path.display()),
+            1 => format!("The finished epoch is in {}.", path.display()),
+            epochs => format!("The {epochs} finished epochs are in {}.", path.display()),
+        },
+        Err(write_error) => format!("The history could not be saved: {write_error}."),
     };
+    // Dividing the shortest decimal text of the f32 rate avoids suggesting 0.120000005.
+    let lower: f64 = config
+        .learning_rate
+        .to_string()
+        .parse::<f64>()
+        .unwrap_or(f64::NAN)
+        / 10.0;
     let advice = format!(
-        "the learning rate is {}; try --learning-rate {}; {saved}",
-        config.learning_rate,
-        config.learning_rate / 10.0
+        "{error} (--learning-rate is {}; try --learning-rate {lower}, or --scale standard for CSV data). {saved}",
+        config.learning_rate
     );
-    Failure::failed(anyhow::Error::new(error).context(advice))
+    Failure::failed(anyhow::anyhow!(advice))
 }
 
 fn print_table_summary(table: &TableSummary) {
@@ -137,7 +143,11 @@ fn print_results(data: &ExperimentData, outcome: &ExperimentOutcome) {
     println!("Results:");
     println!(
         "  {:<36} {}",
-        "final training loss",
+        if data.table.is_some() {
+            "final training loss (scaled data)"
+        } else {
+            "final training loss"
+        },
         optional(metrics.final_loss)
     );
     println!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use outrange::config::{ExperimentConfig, PartialConfig};
-use outrange::output;
+use outrange::{compare_files, output, run_files};
 
 use super::args::{OutputArgs, SettingsArgs};
 
@@ -42,8 +42,36 @@ pub fn read_config_file(path: &Path) -> anyhow::Result<PartialConfig> {
 }
 
 pub fn output_directory(args: &OutputArgs) -> anyhow::Result<PathBuf> {
-    Ok(match &args.out {
-        Some(path) => output::prepare_directory(path, args.overwrite)?,
-        None => output::create_numbered_directory(Path::new(DEFAULT_RUNS_DIRECTORY))?,
-    })
+    let Some(path) = &args.out else {
+        return Ok(output::create_numbered_directory(Path::new(
+            DEFAULT_RUNS_DIRECTORY,
+        ))?);
+    };
+
+    let directory = output::prepare_directory(path, args.overwrite)?;
+    if args.overwrite {
+        remove_earlier_outputs(&directory)?;
+    }
+    Ok(directory)
+}
+
+/// Removes the files an earlier run or comparison wrote, so that none of them is taken
+/// for the new run's. Other files are left alone.
+fn remove_earlier_outputs(directory: &Path) -> anyhow::Result<()> {
+    let names = run_files::OUTPUT_FILES
+        .iter()
+        .chain(&compare_files::OUTPUT_FILES);
+    for name in names {
+        let path = directory.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("cannot remove {} from an earlier run", path.display())
+                });
+            }
+        }
+    }
+    Ok(())
 }
