@@ -169,7 +169,7 @@ pub struct CsvSpec {
 
     /// Bytes to read instead of opening `path`, for data bundled into the program; `path`
     /// then only names the data in messages. Default: `None`.
-    pub contents: Option<&'static [u8]>,
+    pub contents: Option<std::sync::Arc<[u8]>>,
 }
 
 impl CsvSpec {
@@ -189,8 +189,8 @@ impl CsvSpec {
 
     /// Opens the data: the bundled `contents` when set, otherwise the file at `path`.
     fn open(&self) -> Result<Box<dyn std::io::Read>, CsvError> {
-        if let Some(contents) = self.contents {
-            return Ok(Box::new(contents));
+        if let Some(contents) = &self.contents {
+            return Ok(Box::new(std::io::Cursor::new(std::sync::Arc::clone(contents))));
         }
         let file = std::fs::File::open(&self.path).map_err(|source| CsvError::Io {
             path: self.path.clone(),

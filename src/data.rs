@@ -189,7 +189,7 @@ fn csv_spec(source: &TableSource) -> Result<CsvSpec, CsvError> {
         spec = spec.with_delimiter(delimiter);
     }
     if let Some(bundled) = source.dataset.as_deref().and_then(dataset::find) {
-        spec.contents = Some(bundled.contents);
+        spec.contents = Some(bundled.contents.into());
     }
     Ok(spec)
 }
