@@ -52,6 +52,7 @@ fn fit_seconds(config: &ExperimentConfig, x: &Matrix, y: &Matrix) -> f64 {
         batch_size: config.batch_size,
         shuffle: true,
         seed: config.seed,
+        early_stopping: None,
     };
     let started = Instant::now();
     model

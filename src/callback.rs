@@ -22,6 +22,9 @@ pub trait Callback {
     /// Called once after the last epoch, or after the epoch that a stop request ended.
     fn on_train_end(&mut self, _history: &History) {}
 
+    /// Called with a warning about training, such as a layer whose gradients stay zero.
+    fn on_warning(&mut self, _message: &str) {}
+
     /// Returns true to stop training after the current step.
     fn stop_requested(&self) -> bool {
         false

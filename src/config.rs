@@ -233,6 +233,16 @@ pub struct PartialConfig {
     pub loss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_split: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shuffle_before_split: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_best_weights: Option<bool>,
 }
 
 /// Where the experiment's rows come from.
@@ -312,6 +322,25 @@ pub struct ExperimentConfig {
     pub loss: Loss,
     /// Seed of the weights, the shuffling order and the noise; default 42.
     pub seed: u64,
+    /// Rows held out of training to compute `val_loss` each epoch; default none.
+    pub validation: Validation,
+    /// Patience of early stopping, in epochs; default off.
+    pub early_stopping: Option<usize>,
+    /// Whether early stopping puts the best epoch's weights back; default true.
+    pub restore_best_weights: bool,
+}
+
+/// Where the validation rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Validation {
+    /// No validation rows.
+    None,
+    /// The last `fraction` of the training rows in their order (by input for a function,
+    /// by file order for a table), like Keras's `validation_split`, or a random
+    /// `fraction` drawn with the seed when `shuffle` is set.
+    Split { fraction: f64, shuffle: bool },
+    /// The rows of another CSV file with the same columns (`x` and `y` for a function).
+    Data(PathBuf),
 }
 
 /// A setting that is invalid, with what would be valid.
@@ -389,6 +418,12 @@ pub enum ConfigError {
     InvalidMissing(String),
     #[error("{0}")]
     InvalidScale(String),
+    #[error("invalid validation_split {0}: it must be in (0, 1), such as 0.2")]
+    InvalidValidationSplit(f64),
+    #[error("--validation-split and --validation-data were both given; use one of them")]
+    TwoValidations,
+    #[error("--shuffle-before-split applies only with --validation-split")]
+    ShuffleWithoutSplit,
 }
 
 impl PartialConfig {
@@ -420,6 +455,11 @@ impl PartialConfig {
             batch_size: other.batch_size.or(self.batch_size),
             loss: other.loss.or(self.loss),
             seed: other.seed.or(self.seed),
+            validation_split: other.validation_split.or(self.validation_split),
+            shuffle_before_split: other.shuffle_before_split.or(self.shuffle_before_split),
+            validation_data: other.validation_data.or(self.validation_data),
+            early_stopping: other.early_stopping.or(self.early_stopping),
+            restore_best_weights: other.restore_best_weights.or(self.restore_best_weights),
         }
     }
 
@@ -440,7 +480,7 @@ impl PartialConfig {
 
         let config = ExperimentConfig {
             source: self.resolve_source()?,
-            layers: self.layers.unwrap_or_else(|| vec![30]),
+            layers: self.layers.clone().unwrap_or_else(|| vec![30]),
             activation: self.activation.as_deref().unwrap_or("relu").parse()?,
             learning_rate: self
                 .learning_rate
@@ -455,9 +495,28 @@ impl PartialConfig {
                 .unwrap_or("mean_squared_error")
                 .parse()?,
             seed: self.seed.unwrap_or(42),
+            validation: self.resolve_validation()?,
+            early_stopping: self.early_stopping,
+            restore_best_weights: self.restore_best_weights.unwrap_or(true),
         };
         config.validate()?;
         Ok(config)
+    }
+
+    fn resolve_validation(&self) -> Result<Validation, ConfigError> {
+        match (self.validation_split, &self.validation_data) {
+            (Some(_), Some(_)) => Err(ConfigError::TwoValidations),
+            (Some(fraction), None) if fraction > 0.0 && fraction < 1.0 => Ok(Validation::Split {
+                fraction,
+                shuffle: self.shuffle_before_split.unwrap_or(false),
+            }),
+            (Some(fraction), None) => Err(ConfigError::InvalidValidationSplit(fraction)),
+            (None, _) if self.shuffle_before_split == Some(true) => {
+                Err(ConfigError::ShuffleWithoutSplit)
+            }
+            (None, Some(path)) => Ok(Validation::Data(path.clone())),
+            (None, None) => Ok(Validation::None),
+        }
     }
 
     fn resolve_source(&self) -> Result<Source, ConfigError> {
@@ -636,8 +695,18 @@ impl From<ExperimentConfig> for PartialConfig {
             batch_size: Some(config.batch_size),
             loss: Some(config.loss.to_string()),
             seed: Some(config.seed),
+            early_stopping: config.early_stopping,
+            restore_best_weights: config.early_stopping.map(|_| config.restore_best_weights),
             ..PartialConfig::default()
         };
+        match config.validation {
+            Validation::None => {}
+            Validation::Split { fraction, shuffle } => {
+                partial.validation_split = Some(fraction);
+                partial.shuffle_before_split = Some(shuffle);
+            }
+            Validation::Data(path) => partial.validation_data = Some(path),
+        }
         match config.source {
             Source::Function(source) => {
                 partial.function = Some(source.function.to_string());

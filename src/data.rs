@@ -5,7 +5,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::config::{ExperimentConfig, FunctionSource, Interval, Source, TableSource};
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+
+use crate::config::{ExperimentConfig, FunctionSource, Interval, Source, TableSource, Validation};
 use crate::csv_input::{self, ColumnSelector, CsvError, CsvSpec, Table};
 use crate::dataset;
 use crate::split::{SplitError, SplitSummary};
@@ -13,6 +17,9 @@ use crate::split::{SplitError, SplitSummary};
 /// The random-number stream of the noise added to training targets; the model uses
 /// streams 0 and 1 of the same seed.
 const NOISE_STREAM: u64 = 2;
+
+/// The random-number stream that draws validation rows with `--shuffle-before-split`.
+const VALIDATION_STREAM: u64 = 3;
 
 /// Training and evaluation rows, row-major, in the data's own units.
 #[derive(Debug, Clone)]
@@ -39,6 +46,12 @@ pub struct ExperimentData {
     pub train_ranges: Vec<Interval>,
     /// How the table was read and split; `None` for a function.
     pub table: Option<TableSummary>,
+    /// Validation inputs, row-major; empty without validation.
+    pub val_x: Vec<f64>,
+    /// Validation targets.
+    pub val_y: Vec<f64>,
+    /// Which rows validate, in words; `None` without validation.
+    pub validation: Option<String>,
 }
 
 /// How a table was read and split, as printed and recorded with a run.
@@ -68,10 +81,82 @@ pub enum DataError {
 impl ExperimentData {
     /// Samples or reads the rows that `config` describes.
     pub fn load(config: &ExperimentConfig) -> Result<Self, DataError> {
-        match &config.source {
-            Source::Function(source) => Ok(Self::from_function(source, config.seed)),
-            Source::Table(source) => Self::from_table(source),
+        let mut data = match &config.source {
+            Source::Function(source) => Self::from_function(source, config.seed),
+            Source::Table(source) => Self::from_table(source)?,
+        };
+        match &config.validation {
+            Validation::None => {}
+            Validation::Split { fraction, shuffle } => {
+                data.hold_out(*fraction, shuffle.then_some(config.seed))
+            }
+            Validation::Data(path) => data.read_validation(&config.source, path)?,
         }
+        Ok(data)
+    }
+
+    /// Moves `fraction` of the training rows into the validation rows: the last ones,
+    /// or ones drawn at random from `seed`.
+    fn hold_out(&mut self, fraction: f64, seed: Option<u64>) {
+        let (inputs, rows) = (self.inputs(), self.train_y.len());
+        let count =
+            ((fraction * rows as f64).round() as usize).clamp(1, rows.saturating_sub(1).max(1));
+        let mut order: Vec<usize> = (0..rows).collect();
+        if let Some(seed) = seed {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(VALIDATION_STREAM);
+            order.shuffle(&mut rng);
+            order[rows - count..].sort_unstable();
+        }
+        let mut is_validation = vec![false; rows];
+        for &row in &order[rows - count..] {
+            is_validation[row] = true;
+        }
+
+        let (mut train_x, mut train_y) = (Vec::new(), Vec::new());
+        for (row, &validates) in is_validation.iter().enumerate() {
+            let (x, y) = if validates {
+                (&mut self.val_x, &mut self.val_y)
+            } else {
+                (&mut train_x, &mut train_y)
+            };
+            x.extend_from_slice(&self.train_x[row * inputs..(row + 1) * inputs]);
+            y.push(self.train_y[row]);
+        }
+        self.train_x = train_x;
+        self.train_y = train_y;
+
+        let which = if seed.is_some() {
+            "drawn at random with the seed"
+        } else {
+            "the last in order"
+        };
+        self.validation = Some(format!(
+            "{count} of {rows} training rows, {which} (--validation-split {fraction})"
+        ));
+    }
+
+    /// Reads validation rows from another CSV file with the source's columns.
+    fn read_validation(&mut self, source: &Source, path: &Path) -> Result<(), DataError> {
+        let spec = match source {
+            Source::Table(table) => CsvSpec {
+                path: path.to_path_buf(),
+                contents: None,
+                ..csv_spec(table)?
+            },
+            Source::Function(_) => CsvSpec::new(path, vec!["x".parse()?]).with_y("y".parse()?),
+        };
+        let table = csv_input::read_table(&spec)?;
+        let rows = table.row_count();
+        self.val_x = (0..rows)
+            .flat_map(|r| table.inputs.iter().map(move |c| c.values[r]))
+            .collect();
+        self.val_y = table.target.map(|column| column.values).unwrap_or_default();
+        self.validation = Some(format!(
+            "{rows} rows of {} (--validation-data)",
+            path.display()
+        ));
+        Ok(())
     }
 
     /// The number of inputs per row.
@@ -109,6 +194,9 @@ impl ExperimentData {
             test_x,
             test_y,
             table: None,
+            val_x: Vec::new(),
+            val_y: Vec::new(),
+            validation: None,
         }
     }
 
@@ -170,6 +258,9 @@ impl ExperimentData {
             train_x,
             train_y,
             table: Some(summary),
+            val_x: Vec::new(),
+            val_y: Vec::new(),
+            validation: None,
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::history::History;
 use crate::matrix::Matrix;
 use crate::metrics::{PointPrediction, RangeErrors};
 use crate::scaling::{ScaleKind, Scaling};
-use crate::sequential::{FitOptions, ModelError, Sequential};
+use crate::sequential::{EarlyStopping, FitOptions, ModelError, Sequential};
 
 /// Builds the experiment's network: one `Dense` layer per hidden width with the
 /// chosen activation, then a linear `Dense` output, initialized from the seed.
@@ -112,9 +112,19 @@ pub fn run(
         batch_size: config.batch_size,
         shuffle: true,
         seed: config.seed,
+        early_stopping: config.early_stopping.map(|patience| EarlyStopping {
+            patience,
+            restore_best_weights: config.restore_best_weights,
+        }),
     };
     let started = Instant::now();
-    let history = model.fit(&train_x, &train_y, &options, callback)?;
+    let validation = (!data.val_y.is_empty()).then(|| {
+        let x = scaled_matrix(scaling.scale_inputs(&data.val_x), inputs);
+        (x, Matrix::column(scaling.scale_target(&data.val_y)))
+    });
+    let validation_pair = validation.as_ref().map(|(x, y)| (x, y));
+    let history =
+        model.fit_with_validation(&train_x, &train_y, validation_pair, &options, callback)?;
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let test_predictions = scaling.unscale_target(model.predict(&test_x)?.as_slice());

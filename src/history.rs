@@ -12,6 +12,9 @@ pub struct EpochRecord {
     /// The mean training loss over every sample of the epoch, as it was when each
     /// sample's batch was trained.
     pub loss: f64,
+    /// The mean loss on the validation data after the epoch, when there is any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
     /// The wall time of the epoch, in seconds.
     pub seconds: f64,
 }
@@ -35,12 +38,28 @@ impl History {
         self.epochs.last().map(|record| record.loss)
     }
 
-    /// Formats the history as CSV: a header `epoch,loss,seconds`, then one row per epoch.
+    /// Formats the history as CSV: a header `epoch,loss,seconds` (with `val_loss` after
+    /// `loss` when there was validation data), then one row per epoch.
     pub fn to_csv(&self) -> String {
-        let mut text = String::from("epoch,loss,seconds\n");
+        let validated = self.epochs.iter().any(|record| record.val_loss.is_some());
+        let mut text = String::from(if validated {
+            "epoch,loss,val_loss,seconds\n"
+        } else {
+            "epoch,loss,seconds\n"
+        });
         for record in &self.epochs {
             // Writing into a String cannot fail.
-            let _ = writeln!(text, "{},{},{}", record.epoch, record.loss, record.seconds);
+            let _ = match (validated, record.val_loss) {
+                (true, Some(val_loss)) => writeln!(
+                    text,
+                    "{},{},{val_loss},{}",
+                    record.epoch, record.loss, record.seconds
+                ),
+                (true, None) => {
+                    writeln!(text, "{},{},,{}", record.epoch, record.loss, record.seconds)
+                }
+                (false, _) => writeln!(text, "{},{},{}", record.epoch, record.loss, record.seconds),
+            };
         }
         text
     }
@@ -57,11 +76,13 @@ mod tests {
                 EpochRecord {
                     epoch: 1,
                     loss: 0.5,
+                    val_loss: None,
                     seconds: 0.25,
                 },
                 EpochRecord {
                     epoch: 2,
                     loss: 0.125,
+                    val_loss: None,
                     seconds: 0.25,
                 },
             ],

@@ -44,4 +44,4 @@ pub use layer::{Layer, LayerConfig, NamedTensor};
 pub use loss::Loss;
 pub use matrix::Matrix;
 pub use optimizer::{Adam, Optimizer, OptimizerConfig, Sgd};
-pub use sequential::{FitOptions, ModelError, Sequential};
+pub use sequential::{EarlyStopping, FitOptions, ModelError, Sequential};

@@ -288,15 +288,7 @@ pub fn write_run_files(
 
     paths.push(write_history(directory, &outcome.history)?);
 
-    let model_path = directory.join(MODEL_SAFETENSORS);
-    let info = ModelInfo {
-        input_names: data.input_names.clone(),
-        target_name: data.target_name.clone(),
-        scaling: Some(outcome.scaling.clone()),
-        config: Some(config.clone()),
-    };
-    outcome.model.save(&model_path, &info)?;
-    paths.push(model_path);
+    paths.push(write_model(directory, config, data, outcome)?);
 
     let metrics = &outcome.metrics;
     paths.push(write_metrics(
@@ -307,6 +299,25 @@ pub fn write_run_files(
         config,
     )?);
     Ok(paths)
+}
+
+/// Writes `model.safetensors` into `directory`, atomically, with the data's column
+/// names, the scaling and the settings.
+pub fn write_model(
+    directory: &Path,
+    config: &ExperimentConfig,
+    data: &ExperimentData,
+    outcome: &ExperimentOutcome,
+) -> Result<PathBuf, RunFilesError> {
+    let path = directory.join(MODEL_SAFETENSORS);
+    let info = ModelInfo {
+        input_names: data.input_names.clone(),
+        target_name: data.target_name.clone(),
+        scaling: Some(outcome.scaling.clone()),
+        config: Some(config.clone()),
+    };
+    outcome.model.save(&path, &info)?;
+    Ok(path)
 }
 
 /// Writes `metrics.json` into `directory`, atomically: the metrics, how the data was

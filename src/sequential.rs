@@ -69,6 +69,19 @@ pub struct FitOptions {
     pub shuffle: bool,
     /// The seed of the shuffling order; default 0.
     pub seed: u64,
+    /// Stops training when the monitored loss stops improving; default off.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// Early stopping, like Keras's `EarlyStopping` callback monitoring `val_loss` (or
+/// `loss` without validation data) with `min_delta` 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before training stops.
+    pub patience: usize,
+    /// Whether the best epoch's weights are put back at the end. Keras's default is
+    /// false; outrange's command line turns it on.
+    pub restore_best_weights: bool,
 }
 
 impl Default for FitOptions {
@@ -78,6 +91,7 @@ impl Default for FitOptions {
             batch_size: 32,
             shuffle: true,
             seed: 0,
+            early_stopping: None,
         }
     }
 }
@@ -259,7 +273,29 @@ impl Sequential {
         options: &FitOptions,
         callback: &mut dyn Callback,
     ) -> Result<History, ModelError> {
+        self.fit_with_validation(x, y, None, options, callback)
+    }
+
+    /// Trains like [`Sequential::fit`], and after each epoch computes the loss on
+    /// `validation` (inputs, targets) when given, like Keras's `validation_data`.
+    ///
+    /// With `options.early_stopping`, training stops once the monitored loss (the
+    /// validation loss when there is validation data, else the training loss) has not
+    /// improved for `patience` epochs, and the best epoch's weights are restored when
+    /// `restore_best_weights` is set. A stop request from the callback ends training
+    /// after the current step; the unfinished epoch is not recorded.
+    pub fn fit_with_validation(
+        &mut self,
+        x: &Matrix,
+        y: &Matrix,
+        validation: Option<(&Matrix, &Matrix)>,
+        options: &FitOptions,
+        callback: &mut dyn Callback,
+    ) -> Result<History, ModelError> {
         self.check_data(x, Some(y))?;
+        if let Some((val_x, val_y)) = validation {
+            self.check_data(val_x, Some(val_y))?;
+        }
         if options.batch_size == 0 {
             return Err(ModelError::ZeroBatchSize);
         }
@@ -267,61 +303,87 @@ impl Sequential {
             return Err(ModelError::NotCompiled);
         };
 
-        let rows = x.rows();
-        let batch_size = options.batch_size.min(rows);
-        let steps_per_epoch = rows.div_ceil(batch_size);
+        let batch_size = options.batch_size.min(x.rows());
         let mut workspace = Workspace::new(&mut self.layers, x.cols(), y.cols(), batch_size);
-        let lengths = parameter_lengths(&mut self.layers);
-        compiled.optimizer.build(&lengths);
-
+        compiled
+            .optimizer
+            .build(&parameter_lengths(&mut self.layers));
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
         rng.set_stream(SHUFFLE_STREAM);
-        let mut order: Vec<usize> = (0..rows).collect();
+        let mut order: Vec<usize> = Vec::with_capacity(x.rows());
+        let mut early_stopping = options.early_stopping.map(EarlyStoppingState::new);
+        let mut dead_layers = DeadLayers::new(self.layers.len());
         let mut history = History::default();
-        callback.on_train_begin(options.epochs, steps_per_epoch);
+        callback.on_train_begin(options.epochs, x.rows().div_ceil(batch_size));
 
         for epoch in 1..=options.epochs {
             callback.on_epoch_begin(epoch);
             let started = Instant::now();
+            order.clear();
+            order.extend(0..x.rows());
             if options.shuffle {
                 order.shuffle(&mut rng);
             }
 
-            let mut loss_sum = 0.0;
-            for (step_index, batch_rows) in order.chunks(batch_size).enumerate() {
-                let step = step_index + 1;
-                workspace.gather(x, y, batch_rows);
-                let batch_loss =
-                    train_step(&mut self.layers, compiled, &mut workspace, batch_rows.len());
-                if !batch_loss.is_finite() {
+            let context = EpochContext {
+                x,
+                y,
+                epoch,
+                batch_size,
+                order: &order,
+            };
+            let compiled = self.compiled.as_mut().expect("checked above");
+            let loss_sum = match run_epoch(
+                &mut self.layers,
+                compiled,
+                &mut workspace,
+                &context,
+                callback,
+            ) {
+                EpochEnd::Finished(loss_sum) => loss_sum,
+                EpochEnd::Stopped => break,
+                EpochEnd::Diverged { step, loss } => {
                     return Err(ModelError::NonFiniteLoss {
                         epoch,
                         step,
-                        loss: batch_loss,
+                        loss,
                         history,
                     });
                 }
+            };
 
-                loss_sum += batch_loss;
-                let seen = (step_index * batch_size + batch_rows.len()) * y.cols();
-                callback.on_train_batch_end(epoch, step, loss_sum / seen as f64);
-                if callback.stop_requested() {
-                    break;
-                }
-            }
-
+            let val_loss = match validation {
+                Some((val_x, val_y)) => Some(self.evaluate(val_x, val_y)?),
+                None => None,
+            };
             let record = EpochRecord {
                 epoch,
-                loss: loss_sum / (rows * y.cols()) as f64,
+                loss: loss_sum / (x.rows() * y.cols()) as f64,
+                val_loss,
                 seconds: started.elapsed().as_secs_f64(),
             };
             history.epochs.push(record);
             callback.on_epoch_end(&record);
-            if callback.stop_requested() {
+            for layer in dead_layers.update(&mut self.layers) {
+                callback.on_warning(&format!(
+                    "every gradient of layer {layer} has been zero at the end of {} epochs in a row; \
+                     its units may be dead (a ReLU that never activates). A lower learning rate or \
+                     another activation, such as leaky_relu, may help",
+                    DEAD_LAYER_EPOCHS
+                ));
+            }
+
+            let stop_early = early_stopping
+                .as_mut()
+                .is_some_and(|state| state.update(&record, &self.layers));
+            if stop_early || callback.stop_requested() {
                 break;
             }
         }
 
+        if let Some(state) = early_stopping {
+            state.restore(&mut self.layers);
+        }
         callback.on_train_end(&history);
         Ok(history)
     }
@@ -386,6 +448,151 @@ impl Sequential {
             return Err(ModelError::NoRows);
         }
         Ok(())
+    }
+}
+
+/// Epochs in a row with every gradient of a layer zero before a warning.
+const DEAD_LAYER_EPOCHS: usize = 3;
+
+/// What one epoch trains on.
+struct EpochContext<'a> {
+    x: &'a Matrix,
+    y: &'a Matrix,
+    epoch: usize,
+    batch_size: usize,
+    order: &'a [usize],
+}
+
+/// How an epoch ended.
+enum EpochEnd {
+    /// Every batch was trained; the sum of the element losses.
+    Finished(f64),
+    /// The callback asked to stop.
+    Stopped,
+    /// A batch's loss was NaN or infinite.
+    Diverged { step: usize, loss: f64 },
+}
+
+fn run_epoch(
+    layers: &mut [Box<dyn Layer>],
+    compiled: &mut Compiled,
+    workspace: &mut Workspace,
+    context: &EpochContext<'_>,
+    callback: &mut dyn Callback,
+) -> EpochEnd {
+    let mut loss_sum = 0.0;
+    let mut seen = 0;
+    for (step_index, batch_rows) in context.order.chunks(context.batch_size).enumerate() {
+        let step = step_index + 1;
+        workspace.gather(context.x, context.y, batch_rows);
+        let batch_loss = train_step(layers, compiled, workspace, batch_rows.len());
+        if !batch_loss.is_finite() {
+            return EpochEnd::Diverged {
+                step,
+                loss: batch_loss,
+            };
+        }
+
+        loss_sum += batch_loss;
+        seen += batch_rows.len() * context.y.cols();
+        callback.on_train_batch_end(context.epoch, step, loss_sum / seen as f64);
+        if callback.stop_requested() {
+            return EpochEnd::Stopped;
+        }
+    }
+    EpochEnd::Finished(loss_sum)
+}
+
+/// The state of early stopping: the best loss so far, its epoch and its weights.
+struct EarlyStoppingState {
+    options: EarlyStopping,
+    best_loss: f64,
+    epochs_without_improvement: usize,
+    best_weights: Option<Vec<Vec<f32>>>,
+}
+
+impl EarlyStoppingState {
+    fn new(options: EarlyStopping) -> Self {
+        EarlyStoppingState {
+            options,
+            best_loss: f64::INFINITY,
+            epochs_without_improvement: 0,
+            best_weights: None,
+        }
+    }
+
+    /// Records an epoch and returns true when training should stop.
+    fn update(&mut self, record: &EpochRecord, layers: &[Box<dyn Layer>]) -> bool {
+        let loss = record.val_loss.unwrap_or(record.loss);
+        if loss < self.best_loss {
+            self.best_loss = loss;
+            self.epochs_without_improvement = 0;
+            if self.options.restore_best_weights {
+                self.best_weights = Some(copy_parameters(layers));
+            }
+            return false;
+        }
+        self.epochs_without_improvement += 1;
+        self.epochs_without_improvement > self.options.patience
+    }
+
+    /// Puts the best epoch's weights back, when they were kept.
+    fn restore(self, layers: &mut [Box<dyn Layer>]) {
+        let Some(best) = self.best_weights else {
+            return;
+        };
+        let mut tensors = best.into_iter();
+        for layer in layers {
+            layer.visit_parameters(&mut |values, _| {
+                if let Some(saved) = tensors.next() {
+                    values.copy_from_slice(&saved);
+                }
+            });
+        }
+    }
+}
+
+fn copy_parameters(layers: &[Box<dyn Layer>]) -> Vec<Vec<f32>> {
+    layers
+        .iter()
+        .flat_map(|layer| layer.parameters())
+        .map(|tensor| tensor.values.to_vec())
+        .collect()
+}
+
+/// Counts, per layer, the epochs in a row whose last step left every gradient zero.
+///
+/// NOTE: Only the last step of each epoch is checked, to keep the check out of the
+/// training step; a layer whose gradients are zero only on that step also counts.
+struct DeadLayers {
+    zero_epochs: Vec<usize>,
+}
+
+impl DeadLayers {
+    fn new(layers: usize) -> Self {
+        DeadLayers {
+            zero_epochs: vec![0; layers],
+        }
+    }
+
+    /// Updates the counts and returns the layers that just reached the warning count.
+    fn update(&mut self, layers: &mut [Box<dyn Layer>]) -> Vec<usize> {
+        let mut newly_dead = Vec::new();
+        for (index, layer) in layers.iter_mut().enumerate() {
+            let mut all_zero = true;
+            layer.visit_parameters(&mut |_, gradient| {
+                all_zero &= gradient.iter().all(|&g| g == 0.0)
+            });
+            self.zero_epochs[index] = if all_zero {
+                self.zero_epochs[index] + 1
+            } else {
+                0
+            };
+            if self.zero_epochs[index] == DEAD_LAYER_EPOCHS {
+                newly_dead.push(index);
+            }
+        }
+        newly_dead
     }
 }
 

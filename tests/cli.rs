@@ -398,3 +398,92 @@ fn negative_number_reaches_validation() {
     let message = rejected(&["--noise", "-1"]);
     assert!(message.contains("invalid noise -1"), "{message}");
 }
+
+#[test]
+fn validation_split_adds_val_loss() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = outrange(
+        &[
+            &[
+                "run",
+                "--validation-split",
+                "0.25",
+                "--early-stopping",
+                "3",
+                "--out",
+                "o",
+            ],
+            &QUICK[..],
+        ]
+        .concat(),
+        directory.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("Validation: 50 of 200 training rows, the last in order"),
+        "{}",
+        stdout(&output)
+    );
+    let history = std::fs::read_to_string(directory.path().join("o/history.csv")).unwrap();
+    assert!(
+        history.starts_with("epoch,loss,val_loss,seconds\n"),
+        "{history}"
+    );
+
+    let metrics = read_json(&directory.path().join("o/metrics.json"));
+    assert_eq!(metrics["config"]["validation_split"], 0.25);
+    assert_eq!(metrics["config"]["early_stopping"], 3);
+}
+
+#[test]
+fn bad_validation_settings_exit_two() {
+    let message = rejected(&["--validation-split", "1"]);
+    assert!(message.contains("invalid validation_split 1"), "{message}");
+    let message = rejected(&["--shuffle-before-split"]);
+    assert!(
+        message.contains("applies only with --validation-split"),
+        "{message}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_run_saves_model_and_history() {
+    use std::io::{BufRead, BufReader};
+
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
+        .args([
+            "run",
+            "--epochs",
+            "100000",
+            "--train-samples",
+            "2000",
+            "--verbose",
+            "2",
+            "--out",
+            "o",
+        ])
+        .current_dir(directory.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("Epoch 1/100000"), "{first}");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    let rest: Vec<String> = lines.map(|line| line.unwrap()).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    let message = rest.join("\n");
+    assert!(message.contains("Interrupted at epoch"), "{message}");
+    assert!(directory.path().join("o/model.safetensors").is_file());
+    let history = std::fs::read_to_string(directory.path().join("o/history.csv")).unwrap();
+    assert!(history.lines().count() >= 2, "{history}");
+}

@@ -32,6 +32,7 @@ fn one_step(model: &mut Sequential) -> (f32, f32, f64) {
         batch_size: 2,
         shuffle: false,
         seed: 0,
+        early_stopping: None,
     };
     let history = model.fit(&x, &y, &options, &mut ()).unwrap();
     let parameters = model.layers()[0].parameters();
@@ -118,6 +119,7 @@ fn model_gradients_match_finite_differences() {
         batch_size: 3,
         shuffle: false,
         seed: 0,
+        early_stopping: None,
     };
 
     // With plain SGD at learning rate 1, one step moves each parameter by minus its gradient.
@@ -330,4 +332,122 @@ fn summary_lists_layers_and_counts() {
         "{summary}"
     );
     assert!(summary.contains("Total params: 91 (364 B)"), "{summary}");
+}
+
+/// A 1-8-1 tanh network fitted to noisy samples of sin(3x), which overfits them.
+fn overfitting_setup() -> (Sequential, Matrix, Matrix, Matrix, Matrix) {
+    let x: Vec<f32> = (0..40).map(|i| i as f32 / 20.0 - 1.0).collect();
+    let noisy: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (3.0 * v).sin() + if i % 2 == 0 { 0.3 } else { -0.3 })
+        .collect();
+    let val_x: Vec<f32> = (0..40).map(|i| i as f32 / 20.0 - 0.975).collect();
+    let val_y: Vec<f32> = val_x.iter().map(|v| (3.0 * v).sin()).collect();
+
+    let mut model = Sequential::new(1);
+    model.add(Dense::new(8).with_activation(Activation::Tanh));
+    model.add(Dense::new(1));
+    model.build(4).unwrap();
+    model
+        .compile(OptimizerConfig::ADAM, Loss::MeanSquaredError)
+        .unwrap();
+    (
+        model,
+        Matrix::column(x),
+        Matrix::column(noisy),
+        Matrix::column(val_x),
+        Matrix::column(val_y),
+    )
+}
+
+#[test]
+fn early_stopping_restores_best_weights() {
+    let (mut model, x, y, val_x, val_y) = overfitting_setup();
+    let options = FitOptions {
+        epochs: 3000,
+        batch_size: 8,
+        early_stopping: Some(outrange::EarlyStopping {
+            patience: 5,
+            restore_best_weights: true,
+        }),
+        ..FitOptions::default()
+    };
+    let history = model
+        .fit_with_validation(&x, &y, Some((&val_x, &val_y)), &options, &mut ())
+        .unwrap();
+
+    assert!(history.epochs.len() < 3000, "early stopping never stopped");
+    let best = history
+        .epochs
+        .iter()
+        .filter_map(|record| record.val_loss)
+        .fold(f64::INFINITY, f64::min);
+    let last = history.epochs.last().unwrap().val_loss.unwrap();
+    assert!(
+        best < last,
+        "the last epoch was the best, so restoring is not tested"
+    );
+    assert_eq!(model.evaluate(&val_x, &val_y).unwrap(), best);
+}
+
+#[test]
+fn validation_loss_is_recorded() {
+    let (mut model, x, y, val_x, val_y) = overfitting_setup();
+    let options = FitOptions {
+        epochs: 2,
+        ..FitOptions::default()
+    };
+    let history = model
+        .fit_with_validation(&x, &y, Some((&val_x, &val_y)), &options, &mut ())
+        .unwrap();
+    assert!(
+        history
+            .epochs
+            .iter()
+            .all(|record| record.val_loss.is_some())
+    );
+    assert!(
+        history
+            .to_csv()
+            .starts_with("epoch,loss,val_loss,seconds\n")
+    );
+}
+
+#[derive(Default)]
+struct Warnings(Vec<String>);
+
+impl Callback for Warnings {
+    fn on_warning(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+#[test]
+fn dead_relu_layer_is_reported() {
+    let mut model = Sequential::new(1);
+    model.add(
+        Dense::new(4)
+            .with_activation(Activation::Relu)
+            .with_bias_initializer(Initializer::Constant(-100.0)),
+    );
+    model.add(Dense::new(1));
+    model.build(1).unwrap();
+    model
+        .compile(OptimizerConfig::SGD, Loss::MeanSquaredError)
+        .unwrap();
+
+    let x = Matrix::column((0..32).map(|i| i as f32 / 32.0).collect());
+    let options = FitOptions {
+        epochs: 5,
+        ..FitOptions::default()
+    };
+    let mut warnings = Warnings::default();
+    model.fit(&x, &x, &options, &mut warnings).unwrap();
+    assert_eq!(warnings.0.len(), 1, "{:?}", warnings.0);
+    assert!(
+        warnings.0[0].contains("every gradient of layer 0"),
+        "{:?}",
+        warnings.0
+    );
 }

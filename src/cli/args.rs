@@ -264,6 +264,29 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "NAME")]
     pub loss: Option<String>,
 
+    /// Hold out the last fraction F of the training rows (largest inputs for a function,
+    /// last in file order for a table) to report val_loss each epoch, like Keras
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub validation_split: Option<f64>,
+
+    /// With --validation-split: draw the held-out rows at random with the seed instead
+    #[arg(long)]
+    pub shuffle_before_split: bool,
+
+    /// Report val_loss each epoch on the rows of this CSV file (same columns; x and y
+    /// for a function)
+    #[arg(long, value_name = "FILE")]
+    pub validation_data: Option<PathBuf>,
+
+    /// Stop when val_loss (or loss without validation) has not improved for PATIENCE
+    /// epochs, and restore the best epoch's weights
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stopping: Option<usize>,
+
+    /// With --early-stopping: keep the last epoch's weights instead of the best
+    #[arg(long)]
+    pub no_restore_best_weights: bool,
+
     /// Seed of the weights, the shuffling and the noise [default: 42]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
@@ -302,6 +325,14 @@ impl SettingsArgs {
             batch_size: self.batch_size,
             loss: self.loss.clone(),
             seed: self.seed,
+            validation_split: self.validation_split,
+            shuffle_before_split: self.shuffle_before_split.then_some(true),
+            validation_data: self
+                .validation_data
+                .as_deref()
+                .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
+            early_stopping: self.early_stopping,
+            restore_best_weights: self.no_restore_best_weights.then_some(false),
         }
     }
 }

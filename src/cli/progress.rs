@@ -1,6 +1,8 @@
 //! Training progress on the terminal: a Keras-like bar, or one line per epoch.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,6 +18,9 @@ pub struct Progress {
     steps_per_epoch: usize,
     bar: Option<ProgressBar>,
     epoch_started: Instant,
+    stop: Arc<AtomicBool>,
+    /// The epoch and step of the last finished step.
+    pub reached: (usize, usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,7 +32,7 @@ enum Mode {
 
 impl Progress {
     /// Creates the reporter; a bar falls back to lines when standard error is not a terminal.
-    pub fn new(verbosity: Verbosity) -> Self {
+    pub fn new(verbosity: Verbosity, stop: Arc<AtomicBool>) -> Self {
         let mode = match verbosity {
             Verbosity::Silent => Mode::Silent,
             Verbosity::Bar if std::io::stderr().is_terminal() => Mode::Bar,
@@ -39,6 +44,8 @@ impl Progress {
             steps_per_epoch: 0,
             bar: None,
             epoch_started: Instant::now(),
+            stop,
+            reached: (0, 0),
         }
     }
 }
@@ -68,7 +75,19 @@ impl Callback for Progress {
         self.bar = Some(bar);
     }
 
-    fn on_train_batch_end(&mut self, _epoch: usize, step: usize, mean_loss: f64) {
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn on_warning(&mut self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
+        }
+    }
+
+    fn on_train_batch_end(&mut self, epoch: usize, step: usize, mean_loss: f64) {
+        self.reached = (epoch, step);
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
             if step % 64 == 0 {

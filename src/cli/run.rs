@@ -1,6 +1,8 @@
 //! `outrange run`: train on a function and report inside and outside the training range.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use outrange::ModelError;
 use outrange::config::ExperimentConfig;
@@ -10,7 +12,7 @@ use outrange::run_files;
 
 use super::args::{RunArgs, Verbosity};
 use super::progress::{Progress, format_seconds};
-use super::{Failure, settings};
+use super::{EXIT_INTERRUPTED, Failure, settings};
 
 /// Test points shown in the terminal's view of the predictions.
 const PREVIEW_POINTS: usize = 9;
@@ -25,12 +27,29 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(table) = &data.table {
         print_table_summary(table);
     }
+    if let Some(validation) = &data.validation {
+        println!("Validation: {validation}\n");
+    }
     println!("{model}\n");
-    let mut progress = Progress::new(args.output.verbose.unwrap_or(Verbosity::Bar));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // Without a handler Ctrl-C still ends the program, only without saving.
+    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
+    let mut progress = Progress::new(args.output.verbose.unwrap_or(Verbosity::Bar), stop.clone());
     let outcome = match experiment::run(&config, &data, &mut progress) {
         Ok(outcome) => outcome,
         Err(error) => return Err(report_training_failure(error, &directory, &config)),
     };
+    if stop.load(Ordering::Relaxed) {
+        return Err(save_interrupted(
+            &directory,
+            &config,
+            &data,
+            &outcome,
+            progress.reached,
+        ));
+    }
 
     print_predictions(&data, &outcome.test_predictions);
     print_results(&data, &outcome);
@@ -39,6 +58,31 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         .map_err(Failure::failed)?;
     print_files(&directory, &files);
     Ok(())
+}
+
+/// Saves the model and the finished epochs' history after Ctrl-C, and says where.
+fn save_interrupted(
+    directory: &Path,
+    config: &ExperimentConfig,
+    data: &ExperimentData,
+    outcome: &ExperimentOutcome,
+    (epoch, step): (usize, usize),
+) -> Failure {
+    let saved = run_files::write_history(directory, &outcome.history)
+        .map_err(run_files::RunFilesError::from)
+        .and_then(|_| run_files::write_model(directory, config, data, outcome));
+    if let Err(error) = saved {
+        return Failure::failed(anyhow::anyhow!("interrupted, and saving failed: {error}"));
+    }
+    eprintln!(
+        "Interrupted at epoch {epoch}, step {step}; {} finished epochs. The model and history are in {}",
+        outcome.history.epochs.len(),
+        directory.display()
+    );
+    Failure {
+        code: EXIT_INTERRUPTED,
+        error: anyhow::anyhow!("interrupted"),
+    }
 }
 
 /// Keeps the history of the epochs that finished before a diverging loss, and turns
