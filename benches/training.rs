@@ -53,6 +53,7 @@ fn fit_seconds(config: &ExperimentConfig, x: &Matrix, y: &Matrix) -> f64 {
         shuffle: true,
         seed: config.seed,
         early_stopping: None,
+        checkpoint_every: None,
     };
     let started = Instant::now();
     model

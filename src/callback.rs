@@ -1,5 +1,6 @@
 //! Hooks that [`Sequential::fit`](crate::Sequential::fit) calls as training goes on.
 
+use crate::checkpoint::Checkpoint;
 use crate::history::{EpochRecord, History};
 
 /// Receives training events, like a Keras callback. Every method does nothing by default.
@@ -21,6 +22,13 @@ pub trait Callback {
 
     /// Called once after the last epoch, or after the epoch that a stop request ended.
     fn on_train_end(&mut self, _history: &History) {}
+
+    /// Called every `checkpoint_every` epochs with the state needed to resume.
+    fn on_checkpoint(&mut self, _checkpoint: &Checkpoint) {}
+
+    /// Called, when checkpoints are on, after each epoch whose validation loss is the
+    /// lowest so far.
+    fn on_best_epoch(&mut self, _checkpoint: &Checkpoint) {}
 
     /// Called with a warning about training, such as a layer whose gradients stay zero.
     fn on_warning(&mut self, _message: &str) {}

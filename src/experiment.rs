@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::callback::Callback;
+use crate::checkpoint::Checkpoint;
 use crate::config::{ConfigError, ExperimentConfig, Source};
 use crate::data::ExperimentData;
 use crate::dense::Dense;
@@ -93,12 +94,32 @@ pub fn scale_kind(config: &ExperimentConfig) -> ScaleKind {
     }
 }
 
+/// Checkpointing and resuming for [`run_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunControl<'a> {
+    /// A checkpoint of an earlier run of the same settings to continue from.
+    pub resume: Option<&'a Checkpoint>,
+    /// Epochs between checkpoints passed to the callback.
+    pub checkpoint_every: Option<usize>,
+}
+
 /// Trains the experiment's network on the training rows of `data` and measures it on
 /// the evaluation rows.
 pub fn run(
     config: &ExperimentConfig,
     data: &ExperimentData,
     callback: &mut dyn Callback,
+) -> Result<ExperimentOutcome, ModelError> {
+    run_with(config, data, callback, RunControl::default())
+}
+
+/// Runs like [`run`], with checkpoints and, when `control.resume` is set, continuing
+/// from a checkpoint.
+pub fn run_with(
+    config: &ExperimentConfig,
+    data: &ExperimentData,
+    callback: &mut dyn Callback,
+    control: RunControl<'_>,
 ) -> Result<ExperimentOutcome, ModelError> {
     let inputs = data.inputs();
     let scaling = Scaling::fit(scale_kind(config), &data.train_x, inputs, &data.train_y);
@@ -116,6 +137,7 @@ pub fn run(
             patience,
             restore_best_weights: config.restore_best_weights,
         }),
+        checkpoint_every: control.checkpoint_every,
     };
     let started = Instant::now();
     let validation = (!data.val_y.is_empty()).then(|| {

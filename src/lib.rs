@@ -9,6 +9,7 @@
 
 pub mod activation;
 pub mod callback;
+pub mod checkpoint;
 pub mod compare;
 pub mod compare_files;
 pub mod config;

@@ -43,7 +43,9 @@ pub const ERROR_BY_DISTANCE_SVG: &str = "error_by_distance.svg";
 
 /// Every file name a run may write, so that `--overwrite` can remove an earlier run's
 /// files before they mix with the new ones.
-pub const OUTPUT_FILES: [&str; 7] = [
+pub const OUTPUT_FILES: [&str; 9] = [
+    "checkpoint.safetensors",
+    "checkpoint-best.safetensors",
     PREDICTION_PNG,
     PREDICTION_SVG,
     ERROR_BY_DISTANCE_PNG,

@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::callback::Callback;
+use crate::checkpoint::Checkpoint;
 use crate::history::{EpochRecord, History};
 use crate::layer::{Layer, LayerConfig};
 use crate::loss::Loss;
@@ -71,6 +72,9 @@ pub struct FitOptions {
     pub seed: u64,
     /// Stops training when the monitored loss stops improving; default off.
     pub early_stopping: Option<EarlyStopping>,
+    /// Passes a [`Checkpoint`] to [`Callback::on_checkpoint`] after every this many
+    /// epochs; default never.
+    pub checkpoint_every: Option<usize>,
 }
 
 /// Early stopping, like Keras's `EarlyStopping` callback monitoring `val_loss` (or
@@ -92,6 +96,7 @@ impl Default for FitOptions {
             shuffle: true,
             seed: 0,
             early_stopping: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -136,6 +141,9 @@ pub enum ModelError {
     /// No training rows.
     #[error("there are no training rows")]
     NoRows,
+    /// A checkpoint that does not fit the model or its optimizer.
+    #[error("the checkpoint does not fit this model: {reason}")]
+    CheckpointMismatch { reason: String },
     /// The loss became NaN or infinite; training stopped at once.
     #[error(
         "the loss became {loss} at epoch {epoch}, step {step}, so training stopped; \
@@ -292,6 +300,33 @@ impl Sequential {
         options: &FitOptions,
         callback: &mut dyn Callback,
     ) -> Result<History, ModelError> {
+        self.fit_from(None, x, y, validation, options, callback)
+    }
+
+    /// Continues a `fit` from `checkpoint`, taken from a run with the same model,
+    /// data and options. Ends with the same weights, bit for bit, as that run would
+    /// have without the interruption.
+    pub fn resume_fit(
+        &mut self,
+        checkpoint: &Checkpoint,
+        x: &Matrix,
+        y: &Matrix,
+        validation: Option<(&Matrix, &Matrix)>,
+        options: &FitOptions,
+        callback: &mut dyn Callback,
+    ) -> Result<History, ModelError> {
+        self.fit_from(Some(checkpoint), x, y, validation, options, callback)
+    }
+
+    fn fit_from(
+        &mut self,
+        resume: Option<&Checkpoint>,
+        x: &Matrix,
+        y: &Matrix,
+        validation: Option<(&Matrix, &Matrix)>,
+        options: &FitOptions,
+        callback: &mut dyn Callback,
+    ) -> Result<History, ModelError> {
         self.check_data(x, Some(y))?;
         if let Some((val_x, val_y)) = validation {
             self.check_data(val_x, Some(val_y))?;
@@ -314,9 +349,14 @@ impl Sequential {
         let mut early_stopping = options.early_stopping.map(EarlyStoppingState::new);
         let mut dead_layers = DeadLayers::new(self.layers.len());
         let mut history = History::default();
+        if let Some(checkpoint) = resume {
+            self.restore_checkpoint(checkpoint, &mut rng)?;
+            history = checkpoint.history.clone();
+        }
+        let first_epoch = history.epochs.len() + 1;
         callback.on_train_begin(options.epochs, x.rows().div_ceil(batch_size));
 
-        for epoch in 1..=options.epochs {
+        for epoch in first_epoch..=options.epochs {
             callback.on_epoch_begin(epoch);
             let started = Instant::now();
             order.clear();
@@ -373,6 +413,14 @@ impl Sequential {
                 ));
             }
 
+            if let Some(every) = options.checkpoint_every {
+                if every > 0 && epoch % every == 0 {
+                    callback.on_checkpoint(&self.checkpoint(&history, &rng));
+                }
+                if is_best_validation(&history) {
+                    callback.on_best_epoch(&self.checkpoint(&history, &rng));
+                }
+            }
             let stop_early = early_stopping
                 .as_mut()
                 .is_some_and(|state| state.update(&record, &self.layers));
@@ -386,6 +434,51 @@ impl Sequential {
         }
         callback.on_train_end(&history);
         Ok(history)
+    }
+
+    fn checkpoint(&self, history: &History, rng: &ChaCha8Rng) -> Checkpoint {
+        let optimizer = self
+            .compiled
+            .as_ref()
+            .expect("a fitting model is compiled")
+            .optimizer
+            .state();
+        Checkpoint {
+            epoch: history.epochs.len(),
+            parameters: copy_parameters(&self.layers),
+            optimizer,
+            shuffle_word_pos: rng.get_word_pos(),
+            history: history.clone(),
+        }
+    }
+
+    fn restore_checkpoint(
+        &mut self,
+        checkpoint: &Checkpoint,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), ModelError> {
+        let mismatch = |reason: String| ModelError::CheckpointMismatch { reason };
+        let lengths = parameter_lengths(&mut self.layers);
+        let saved: Vec<usize> = checkpoint.parameters.iter().map(Vec::len).collect();
+        if saved != lengths {
+            return Err(mismatch(format!(
+                "its parameter sizes {saved:?} differ from the model's {lengths:?}"
+            )));
+        }
+
+        let mut tensors = checkpoint.parameters.iter();
+        for layer in &mut self.layers {
+            layer.visit_parameters(&mut |values, _| {
+                values.copy_from_slice(tensors.next().expect("the lengths match"))
+            });
+        }
+        let compiled = self.compiled.as_mut().expect("a fitting model is compiled");
+        compiled
+            .optimizer
+            .set_state(&checkpoint.optimizer)
+            .map_err(mismatch)?;
+        rng.set_word_pos(checkpoint.shuffle_word_pos);
+        Ok(())
     }
 
     /// Returns the model's outputs for every row of `x`, like Keras's `predict`.
@@ -449,6 +542,20 @@ impl Sequential {
         }
         Ok(())
     }
+}
+
+/// Returns true when the last epoch has the lowest validation loss so far.
+fn is_best_validation(history: &History) -> bool {
+    let Some((last, earlier)) = history.epochs.split_last() else {
+        return false;
+    };
+    let Some(loss) = last.val_loss else {
+        return false;
+    };
+    earlier
+        .iter()
+        .filter_map(|record| record.val_loss)
+        .all(|earlier_loss| loss < earlier_loss)
 }
 
 /// Epochs in a row with every gradient of a layer zero before a warning.

@@ -487,3 +487,132 @@ fn interrupted_run_saves_model_and_history() {
     let history = std::fs::read_to_string(directory.path().join("o/history.csv")).unwrap();
     assert!(history.lines().count() >= 2, "{history}");
 }
+
+/// Every parameter of a saved model, as bits.
+fn model_bits(path: &Path) -> Vec<u32> {
+    let (model, _) = outrange::Sequential::load(path).unwrap();
+    model
+        .layers()
+        .iter()
+        .flat_map(|layer| layer.parameters())
+        .flat_map(|tensor| {
+            tensor
+                .values
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn resumed_run_matches_uninterrupted_run() {
+    use std::io::{BufRead, BufReader};
+
+    let directory = tempfile::tempdir().unwrap();
+    let settings = [
+        "--epochs",
+        "4000",
+        "--train-samples",
+        "500",
+        "--optimizer",
+        "adam",
+        "--seed",
+        "3",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
+        .args(
+            [
+                &[
+                    "run",
+                    "--checkpoint-every",
+                    "1",
+                    "--verbose",
+                    "2",
+                    "--out",
+                    "resumed",
+                ],
+                &settings[..],
+            ]
+            .concat(),
+        )
+        .current_dir(directory.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("Epoch 1/4000"), "{first}");
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<String> = lines.map(|line| line.unwrap()).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+
+    let resumed = outrange(
+        &["run", "--resume", "resumed", "--verbose", "0"],
+        directory.path(),
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let whole = outrange(
+        &[&["run", "--verbose", "0", "--out", "whole"], &settings[..]].concat(),
+        directory.path(),
+    );
+    assert!(whole.status.success(), "{}", stderr(&whole));
+
+    let history = std::fs::read_to_string(directory.path().join("resumed/history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 4001);
+    assert_eq!(
+        model_bits(&directory.path().join("resumed/model.safetensors")),
+        model_bits(&directory.path().join("whole/model.safetensors"))
+    );
+}
+
+#[test]
+fn resume_rejects_other_settings() {
+    let message = rejected(&["--resume", "somewhere", "--epochs", "3"]);
+    assert!(
+        message.contains("--resume takes every setting from the checkpoint"),
+        "{message}"
+    );
+}
+
+#[test]
+fn best_checkpoint_holds_lowest_val_loss() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = outrange(
+        &[
+            &[
+                "run",
+                "--validation-split",
+                "0.3",
+                "--checkpoint-every",
+                "2",
+                "--out",
+                "o",
+            ],
+            &QUICK[..],
+        ]
+        .concat(),
+        directory.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (best, _) = outrange::checkpoint::Checkpoint::load(
+        &directory.path().join("o/checkpoint-best.safetensors"),
+    )
+    .unwrap();
+    let losses: Vec<f64> = best
+        .history
+        .epochs
+        .iter()
+        .map(|record| record.val_loss.unwrap())
+        .collect();
+    let last = *losses.last().unwrap();
+    assert!(losses.iter().all(|&loss| loss >= last), "{losses:?}");
+}

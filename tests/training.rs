@@ -33,6 +33,7 @@ fn one_step(model: &mut Sequential) -> (f32, f32, f64) {
         shuffle: false,
         seed: 0,
         early_stopping: None,
+        checkpoint_every: None,
     };
     let history = model.fit(&x, &y, &options, &mut ()).unwrap();
     let parameters = model.layers()[0].parameters();
@@ -120,6 +121,7 @@ fn model_gradients_match_finite_differences() {
         shuffle: false,
         seed: 0,
         early_stopping: None,
+        checkpoint_every: None,
     };
 
     // With plain SGD at learning rate 1, one step moves each parameter by minus its gradient.

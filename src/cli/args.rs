@@ -102,6 +102,16 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Write checkpoint.safetensors into the output directory every N epochs, so that
+    /// --resume can continue the run
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+
+    /// Continue the run in DIR from its checkpoint.safetensors, with its settings, and
+    /// write the results into DIR
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "config"])]
+    pub resume: Option<PathBuf>,
 }
 
 /// Where results go and how much progress is printed.

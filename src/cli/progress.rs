@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use outrange::{Callback, EpochRecord};
+use std::path::PathBuf;
+
+use outrange::checkpoint::Checkpoint;
+use outrange::config::ExperimentConfig;
+use outrange::{Callback, EpochRecord, Sequential};
 
 use super::args::Verbosity;
 
@@ -21,6 +25,21 @@ pub struct Progress {
     stop: Arc<AtomicBool>,
     /// The epoch and step of the last finished step.
     pub reached: (usize, usize),
+    /// Where checkpoints go, when they are kept.
+    pub checkpoints: Option<CheckpointTarget>,
+}
+
+/// The checkpoint of the epoch with the lowest validation loss, beside the latest one.
+pub const BEST_CHECKPOINT_FILE: &str = "checkpoint-best.safetensors";
+
+/// The file checkpoints are written to, with a model of the run's architecture for
+/// the tensor names and shapes, and the run's settings.
+pub struct CheckpointTarget {
+    pub path: PathBuf,
+    pub model: Sequential,
+    pub config: ExperimentConfig,
+    /// The first error from writing a checkpoint; training stops when one occurs.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +65,7 @@ impl Progress {
             epoch_started: Instant::now(),
             stop,
             reached: (0, 0),
+            checkpoints: None,
         }
     }
 }
@@ -76,7 +96,30 @@ impl Callback for Progress {
     }
 
     fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        let failed = self
+            .checkpoints
+            .as_ref()
+            .is_some_and(|target| target.error.is_some());
+        failed || self.stop.load(Ordering::Relaxed)
+    }
+
+    fn on_checkpoint(&mut self, checkpoint: &Checkpoint) {
+        let Some(target) = &mut self.checkpoints else {
+            return;
+        };
+        if let Err(error) = checkpoint.save(&target.path, &target.model, &target.config) {
+            target.error = Some(error.to_string());
+        }
+    }
+
+    fn on_best_epoch(&mut self, checkpoint: &Checkpoint) {
+        let Some(target) = &mut self.checkpoints else {
+            return;
+        };
+        let path = target.path.with_file_name(BEST_CHECKPOINT_FILE);
+        if let Err(error) = checkpoint.save(&path, &target.model, &target.config) {
+            target.error = Some(error.to_string());
+        }
     }
 
     fn on_warning(&mut self, message: &str) {

@@ -5,13 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use outrange::ModelError;
+use outrange::checkpoint::Checkpoint;
 use outrange::config::ExperimentConfig;
+use outrange::config::PartialConfig;
 use outrange::data::{ExperimentData, TableSummary};
+use outrange::experiment::RunControl;
 use outrange::experiment::{self, ExperimentOutcome};
 use outrange::run_files;
 
 use super::args::{RunArgs, Verbosity};
-use super::progress::{Progress, format_seconds};
+use super::progress::{CheckpointTarget, Progress, format_seconds};
 use super::{EXIT_INTERRUPTED, Failure, settings};
 
 /// Test points shown in the terminal's view of the predictions.
@@ -19,10 +22,25 @@ const PREVIEW_POINTS: usize = 9;
 
 /// Runs the experiment that `args` describe.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let config = settings::resolve_config(&args.settings).map_err(Failure::invalid)?;
+    let resumed = match &args.resume {
+        Some(directory) => Some(read_resume(directory, args).map_err(Failure::invalid)?),
+        None => None,
+    };
+    let config = match &resumed {
+        Some((_, config)) => config.clone(),
+        None => settings::resolve_config(&args.settings).map_err(Failure::invalid)?,
+    };
+    if args.checkpoint_every == Some(0) {
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "invalid checkpoint_every 0: use at least 1, such as --checkpoint-every 10"
+        )));
+    }
     let data = ExperimentData::load(&config).map_err(Failure::invalid)?;
     let model = experiment::build_model(&config, data.inputs(), 1).map_err(Failure::invalid)?;
-    let directory = settings::output_directory(&args.output).map_err(Failure::invalid)?;
+    let directory = match &args.resume {
+        Some(directory) => directory.clone(),
+        None => settings::output_directory(&args.output).map_err(Failure::invalid)?,
+    };
 
     if let Some(table) = &data.table {
         print_table_summary(table);
@@ -37,10 +55,31 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     // Without a handler Ctrl-C still ends the program, only without saving.
     let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
     let mut progress = Progress::new(args.output.verbose.unwrap_or(Verbosity::Bar), stop.clone());
-    let outcome = match experiment::run(&config, &data, &mut progress) {
+    if args.checkpoint_every.is_some() {
+        progress.checkpoints = Some(CheckpointTarget {
+            path: directory.join(CHECKPOINT_FILE),
+            model: experiment::build_model(&config, data.inputs(), 1).map_err(Failure::invalid)?,
+            config: config.clone(),
+            error: None,
+        });
+    }
+    let control = RunControl {
+        resume: resumed.as_ref().map(|(checkpoint, _)| checkpoint),
+        checkpoint_every: args.checkpoint_every,
+    };
+    let outcome = match experiment::run_with(&config, &data, &mut progress, control) {
         Ok(outcome) => outcome,
         Err(error) => return Err(report_training_failure(error, &directory, &config)),
     };
+    if let Some(error) = progress
+        .checkpoints
+        .as_ref()
+        .and_then(|target| target.error.clone())
+    {
+        return Err(Failure::failed(anyhow::anyhow!(
+            "training stopped because a checkpoint could not be written: {error}"
+        )));
+    }
     if stop.load(Ordering::Relaxed) {
         return Err(save_interrupted(
             &directory,
@@ -58,6 +97,24 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         .map_err(Failure::failed)?;
     print_files(&directory, &files);
     Ok(())
+}
+
+/// The checkpoint file in a run's directory.
+const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// Reads the checkpoint of the run in `directory`, which brings its own settings.
+fn read_resume(directory: &Path, args: &RunArgs) -> anyhow::Result<(Checkpoint, ExperimentConfig)> {
+    if args.settings.partial_config() != PartialConfig::default() {
+        anyhow::bail!("--resume takes every setting from the checkpoint; drop the other settings");
+    }
+    let (checkpoint, config) = Checkpoint::load(&directory.join(CHECKPOINT_FILE))?;
+    if config.early_stopping.is_some() {
+        // NOTE: A checkpoint does not store early stopping's best weights and counters.
+        anyhow::bail!(
+            "--resume cannot continue a run with --early-stopping; start it again instead"
+        );
+    }
+    Ok((checkpoint, config))
 }
 
 /// Saves the model and the finished epochs' history after Ctrl-C, and says where.

@@ -1,6 +1,6 @@
 //! Adam: adaptive moment estimation.
 
-use super::{Optimizer, OptimizerConfig};
+use super::{Optimizer, OptimizerConfig, OptimizerState};
 
 /// Adam (Kingma and Ba, 2014) with Keras's update rule.
 ///
@@ -90,6 +90,33 @@ impl Optimizer for Adam {
             *v += (g * g - *v) * one_minus_beta_2;
             *w -= self.step_size * *m / (v.sqrt() + self.epsilon);
         }
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations,
+            slots: self
+                .first_moments
+                .iter()
+                .chain(&self.second_moments)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn set_state(&mut self, state: &OptimizerState) -> Result<(), String> {
+        let half = self.first_moments.len();
+        let mut all: Vec<Vec<f32>> = self
+            .first_moments
+            .iter()
+            .chain(&self.second_moments)
+            .cloned()
+            .collect();
+        state.copy_slots(&mut all)?;
+        self.second_moments = all.split_off(half);
+        self.first_moments = all;
+        self.iterations = state.iterations;
+        Ok(())
     }
 
     fn config(&self) -> OptimizerConfig {

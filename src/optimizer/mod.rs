@@ -28,6 +28,47 @@ pub trait Optimizer: Send + fmt::Debug {
 
     /// The settings that rebuild this optimizer.
     fn config(&self) -> OptimizerConfig;
+
+    /// A copy of the state that later steps depend on, for checkpoints.
+    fn state(&self) -> OptimizerState;
+
+    /// Replaces the state with one taken by [`Optimizer::state`] from an optimizer with
+    /// the same settings, built for the same parameter lengths.
+    fn set_state(&mut self, state: &OptimizerState) -> Result<(), String>;
+}
+
+/// The state of an optimizer: its step count and its per-parameter slots (SGD's
+/// velocities, or Adam's first moments followed by its second moments).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OptimizerState {
+    /// Steps taken.
+    pub iterations: u64,
+    /// Slot tensors, each as long as its parameter tensor.
+    pub slots: Vec<Vec<f32>>,
+}
+
+impl OptimizerState {
+    /// Copies `slots` into `target` after checking that the counts and lengths match.
+    pub(crate) fn copy_slots(&self, target: &mut [Vec<f32>]) -> Result<(), String> {
+        if self.slots.len() != target.len() {
+            return Err(format!(
+                "the state has {} slot tensors, the optimizer {}",
+                self.slots.len(),
+                target.len()
+            ));
+        }
+        for (index, (slot, saved)) in target.iter_mut().zip(&self.slots).enumerate() {
+            if slot.len() != saved.len() {
+                return Err(format!(
+                    "slot {index} has {} values, the optimizer needs {}",
+                    saved.len(),
+                    slot.len()
+                ));
+            }
+            slot.copy_from_slice(saved);
+        }
+        Ok(())
+    }
 }
 
 /// The settings of an optimizer, with Keras's names and defaults.

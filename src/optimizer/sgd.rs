@@ -1,6 +1,6 @@
 //! Stochastic gradient descent, with optional momentum.
 
-use super::{Optimizer, OptimizerConfig};
+use super::{Optimizer, OptimizerConfig, OptimizerState};
 
 /// Stochastic gradient descent with Keras's update rule.
 ///
@@ -78,6 +78,17 @@ impl Optimizer for Sgd {
                 *w += *v;
             }
         }
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: 0,
+            slots: self.velocities.clone(),
+        }
+    }
+
+    fn set_state(&mut self, state: &OptimizerState) -> Result<(), String> {
+        state.copy_slots(&mut self.velocities)
     }
 
     fn config(&self) -> OptimizerConfig {
