@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::initializer::Initializer;
+use crate::kernels::{self, AffineGradients, Isa, Shape};
 use crate::layer::{Layer, LayerConfig, NamedTensor};
 
 /// The settings of a [`Dense`] layer, with Keras's names and defaults.
@@ -104,6 +105,14 @@ impl Dense {
     pub fn bias(&self) -> &[f32] {
         &self.bias
     }
+
+    fn shape(&self, batch: usize) -> Shape {
+        Shape {
+            batch,
+            inputs: self.inputs.unwrap_or(0),
+            units: self.config.units,
+        }
+    }
 }
 
 impl Layer for Dense {
@@ -147,27 +156,12 @@ impl Layer for Dense {
     }
 
     fn forward(&mut self, input: &[f32], batch: usize) -> &[f32] {
-        let (inputs, units) = (self.inputs.unwrap_or(0), self.config.units);
-        let z = &mut self.pre_activation[..batch * units];
+        let shape = self.shape(batch);
+        let z = &mut self.pre_activation[..batch * shape.units];
+        kernels::affine(Isa::detect(), input, &self.kernel, &self.bias, z, shape);
 
-        for (row, x) in z.chunks_exact_mut(units).zip(input.chunks_exact(inputs)) {
-            if self.bias.is_empty() {
-                row.fill(0.0);
-            } else {
-                row.copy_from_slice(&self.bias);
-            }
-            for (&xi, kernel_row) in x.iter().zip(self.kernel.chunks_exact(units)) {
-                for (zj, &kij) in row.iter_mut().zip(kernel_row) {
-                    *zj += xi * kij;
-                }
-            }
-        }
-
-        let activation = self.config.activation;
-        let output = &mut self.output[..batch * units];
-        for (out, &zj) in output.iter_mut().zip(z.iter()) {
-            *out = activation.apply(zj);
-        }
+        let output = &mut self.output[..batch * shape.units];
+        self.config.activation.apply_slice(z, output);
         output
     }
 
@@ -182,38 +176,24 @@ impl Layer for Dense {
         grad_input: Option<&mut [f32]>,
         batch: usize,
     ) {
-        let (inputs, units) = (self.inputs.unwrap_or(0), self.config.units);
-        let activation = self.config.activation;
+        let shape = self.shape(batch);
+        let len = batch * shape.units;
+        let dz = &mut self.grad_pre_activation[..len];
+        self.config.activation.backward_slice(
+            &self.pre_activation[..len],
+            &self.output[..len],
+            &grad_output[..len],
+            dz,
+        );
 
-        let dz = &mut self.grad_pre_activation[..batch * units];
-        let z = &self.pre_activation[..batch * units];
-        let out = &self.output[..batch * units];
-        for (((d, &g), &zj), &oj) in dz.iter_mut().zip(grad_output).zip(z).zip(out) {
-            *d = g * activation.derivative(zj, oj);
-        }
-
-        self.kernel_grad.fill(0.0);
-        self.bias_grad.fill(0.0);
-        for (x, dz_row) in input.chunks_exact(inputs).zip(dz.chunks_exact(units)) {
-            for (&xi, grad_row) in x.iter().zip(self.kernel_grad.chunks_exact_mut(units)) {
-                for (gij, &dj) in grad_row.iter_mut().zip(dz_row) {
-                    *gij += xi * dj;
-                }
-            }
-            for (gj, &dj) in self.bias_grad.iter_mut().zip(dz_row) {
-                *gj += dj;
-            }
-        }
-
-        let Some(grad_input) = grad_input else { return };
-        for (dx, dz_row) in grad_input[..batch * inputs]
-            .chunks_exact_mut(inputs)
-            .zip(dz.chunks_exact(units))
-        {
-            for (dxi, kernel_row) in dx.iter_mut().zip(self.kernel.chunks_exact(units)) {
-                *dxi = kernel_row.iter().zip(dz_row).map(|(&k, &d)| k * d).sum();
-            }
-        }
+        let gradients = AffineGradients {
+            x: input,
+            dz,
+            kernel_grad: &mut self.kernel_grad,
+            bias_grad: &mut self.bias_grad,
+            grad_input,
+        };
+        kernels::affine_backward(Isa::detect(), gradients, &self.kernel, shape);
     }
 
     fn visit_parameters(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {

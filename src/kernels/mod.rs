@@ -1,0 +1,643 @@
+//! The inner loops of the dense layer, compiled twice: once for the baseline target and
+//! once with AVX2 and FMA, chosen at run time so that one binary runs fast on any x86-64.
+//!
+//! All matrices are row-major slices. `x` is `(batch, inputs)`, the kernel
+//! `(inputs, units)`, the bias `(units,)` or empty, and `z` and `dz` are
+//! `(batch, units)`.
+//!
+//! Every output element is computed by the same sequence of operations whatever the
+//! batch size and whatever the element's position in the batch, so a row's result does
+//! not depend on how many rows are computed together. The AVX2 build fuses each
+//! multiply-add into one FMA, which rounds once, so its results can differ in the last
+//! bits from the baseline build. One machine always picks the same build, so training
+//! stays bit-identical from run to run there, but two machines whose CPUs differ in AVX2
+//! or FMA support can give slightly different weights.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+/// Lanes per vector accumulator: one AVX2 register of f32.
+const LANES: usize = 8;
+
+/// Rows that share each load of a kernel or accumulator chunk.
+const BLOCK_ROWS: usize = 4;
+
+/// The instruction set that the kernels run with, detected once per call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Isa {
+    /// True only when the running CPU was checked to support AVX2 and FMA.
+    avx2_fma: bool,
+}
+
+impl Isa {
+    /// The fastest instruction set that the running CPU supports.
+    pub(crate) fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // std caches the CPUID result, so this is two atomic loads after the first call.
+            let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma");
+            Isa { avx2_fma }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa { avx2_fma: false }
+    }
+
+    /// The baseline target, without any run-time feature.
+    #[cfg(test)]
+    pub(crate) fn baseline() -> Isa {
+        Isa { avx2_fma: false }
+    }
+}
+
+/// Computes `z = x · kernel + bias` for `batch` rows.
+///
+/// # Panics
+/// If a slice is shorter than its shape needs.
+#[track_caller]
+pub(crate) fn affine(
+    isa: Isa,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    shape: Shape,
+) {
+    shape.check(x, kernel, bias, z);
+
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma {
+        // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
+        // AVX2 and FMA, which is all that `avx2::affine` requires.
+        unsafe { avx2::affine(x, kernel, bias, z, shape) };
+        return;
+    }
+
+    let _ = isa;
+    affine_generic::<false>(x, kernel, bias, z, shape);
+}
+
+/// Computes the kernel gradient `xᵀ · dz`, the bias gradient (the column sums of
+/// `dz`) when `bias_grad` is not empty, and the input gradient `dz · kernelᵀ` when
+/// `grad_input` is given. Overwrites the three outputs.
+///
+/// # Panics
+/// If a slice is shorter than its shape needs.
+#[track_caller]
+pub(crate) fn affine_backward(
+    isa: Isa,
+    gradients: AffineGradients<'_>,
+    kernel: &[f32],
+    shape: Shape,
+) {
+    gradients.check(kernel, shape);
+
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma {
+        // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
+        // AVX2 and FMA, which is all that `avx2::affine_backward` requires.
+        unsafe { avx2::affine_backward(gradients, kernel, shape) };
+        return;
+    }
+
+    let _ = isa;
+    affine_backward_generic::<false>(gradients, kernel, shape);
+}
+
+/// The sizes of one affine map over a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub batch: usize,
+    pub inputs: usize,
+    pub units: usize,
+}
+
+impl Shape {
+    #[track_caller]
+    fn check(self, x: &[f32], kernel: &[f32], bias: &[f32], z: &[f32]) {
+        assert!(x.len() >= self.batch * self.inputs, "x is too short");
+        assert_eq!(kernel.len(), self.inputs * self.units, "kernel length");
+        assert!(bias.is_empty() || bias.len() == self.units, "bias length");
+        assert!(z.len() >= self.batch * self.units, "z is too short");
+    }
+}
+
+/// The inputs and outputs of [`affine_backward`].
+#[derive(Debug)]
+pub(crate) struct AffineGradients<'a> {
+    /// The forward pass's input, `(batch, inputs)`.
+    pub x: &'a [f32],
+    /// The loss's gradient with respect to `z`, `(batch, units)`.
+    pub dz: &'a [f32],
+    /// Output: `(inputs, units)`.
+    pub kernel_grad: &'a mut [f32],
+    /// Output: `(units,)`, or empty for a layer without bias.
+    pub bias_grad: &'a mut [f32],
+    /// Output when given: `(batch, inputs)`.
+    pub grad_input: Option<&'a mut [f32]>,
+}
+
+impl AffineGradients<'_> {
+    #[track_caller]
+    fn check(&self, kernel: &[f32], shape: Shape) {
+        shape.check(self.x, kernel, self.bias_grad, self.dz);
+        assert_eq!(self.kernel_grad.len(), kernel.len(), "kernel_grad length");
+        if let Some(grad_input) = &self.grad_input {
+            assert!(
+                grad_input.len() >= shape.batch * shape.inputs,
+                "grad_input is too short"
+            );
+        }
+    }
+}
+
+/// Returns `a · b + c`, rounded once when `FMA` is set.
+#[inline(always)]
+fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+#[inline(always)]
+fn affine_generic<const FMA: bool>(
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    shape: Shape,
+) {
+    let Shape {
+        batch,
+        inputs,
+        units,
+    } = shape;
+    let x = &x[..batch * inputs];
+    let z = &mut z[..batch * units];
+
+    // One unit: each row is a dot product with the kernel column.
+    if units == 1 {
+        let start = bias.first().copied().unwrap_or(0.0);
+        for (zr, xr) in z.iter_mut().zip(x.chunks_exact(inputs)) {
+            *zr = dot::<FMA>(xr, kernel, start);
+        }
+        return;
+    }
+
+    // One input or more: blocks of rows share each kernel chunk.
+    let x_blocks = x.chunks_exact(BLOCK_ROWS * inputs);
+    let x_rest = x_blocks.remainder();
+    let mut z_blocks = z.chunks_exact_mut(BLOCK_ROWS * units);
+    for (xb, zb) in x_blocks.zip(&mut z_blocks) {
+        affine_rows::<FMA, BLOCK_ROWS>(xb, kernel, bias, zb, inputs, units);
+    }
+    let z_rest = z_blocks.into_remainder();
+    for (xr, zr) in x_rest
+        .chunks_exact(inputs)
+        .zip(z_rest.chunks_exact_mut(units))
+    {
+        affine_rows::<FMA, 1>(xr, kernel, bias, zr, inputs, units);
+    }
+}
+
+/// Computes `R` rows of `z = x · kernel + bias`. Each element starts at its bias and
+/// adds `x[r, i] · kernel[i, j]` for `i = 0, 1, …` in order, whatever `R` is.
+#[inline(always)]
+fn affine_rows<const FMA: bool, const R: usize>(
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    inputs: usize,
+    units: usize,
+) {
+    if units < LANES {
+        for j in 0..units {
+            for r in 0..R {
+                let mut acc = bias.get(j).copied().unwrap_or(0.0);
+                for i in 0..inputs {
+                    acc = mul_add::<FMA>(x[r * inputs + i], kernel[i * units + j], acc);
+                }
+                z[r * units + j] = acc;
+            }
+        }
+        return;
+    }
+
+    // A last chunk that overlaps the one before it recomputes the shared columns with
+    // the same operations, so the values it stores again are unchanged.
+    for j in chunk_starts(units) {
+        let mut acc = [[0.0f32; LANES]; R];
+        if !bias.is_empty() {
+            acc = [lanes(&bias[j..]); R];
+        }
+        for i in 0..inputs {
+            let k = lanes(&kernel[i * units + j..]);
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let s = x[r * inputs + i];
+                for l in 0..LANES {
+                    acc_r[l] = mul_add::<FMA>(s, k[l], acc_r[l]);
+                }
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            z[r * units + j..][..LANES].copy_from_slice(acc_r);
+        }
+    }
+}
+
+/// Returns the starts of the chunks of `LANES` columns that cover `cols >= LANES`
+/// columns: every multiple of `LANES` that fits, then `cols - LANES` when the columns
+/// are not a multiple of `LANES`, overlapping the chunk before it.
+#[inline(always)]
+fn chunk_starts(cols: usize) -> impl Iterator<Item = usize> {
+    let full = cols - cols % LANES;
+    let overlap = (full < cols).then(|| cols - LANES);
+    (0..full).step_by(LANES).chain(overlap)
+}
+
+#[inline(always)]
+fn affine_backward_generic<const FMA: bool>(
+    gradients: AffineGradients<'_>,
+    kernel: &[f32],
+    shape: Shape,
+) {
+    let Shape {
+        batch,
+        inputs,
+        units,
+    } = shape;
+    let AffineGradients {
+        x,
+        dz,
+        kernel_grad,
+        bias_grad,
+        grad_input,
+    } = gradients;
+    let x = &x[..batch * inputs];
+    let dz = &dz[..batch * units];
+
+    // kernel_grad = xᵀ · dz. With one unit the kernel is a column, so its gradient
+    // equals dzᵀ · x, which keeps the long dimension in the inner loop.
+    kernel_grad.fill(0.0);
+    if units == 1 {
+        add_outer_products::<FMA>(kernel_grad, dz, x, 1, inputs);
+    } else {
+        add_outer_products::<FMA>(kernel_grad, x, dz, inputs, units);
+    }
+
+    if !bias_grad.is_empty() {
+        column_sums::<FMA>(bias_grad, dz, units);
+    }
+
+    let Some(grad_input) = grad_input else { return };
+    let grad_input = &mut grad_input[..batch * inputs];
+    if units == 1 {
+        for (dx, &d) in grad_input.chunks_exact_mut(inputs).zip(dz) {
+            for (dxi, &k) in dx.iter_mut().zip(kernel) {
+                *dxi = k * d;
+            }
+        }
+        return;
+    }
+    for (dx, dz_row) in grad_input
+        .chunks_exact_mut(inputs)
+        .zip(dz.chunks_exact(units))
+    {
+        for (dxi, kernel_row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
+            *dxi = dot::<FMA>(kernel_row, dz_row, 0.0);
+        }
+    }
+}
+
+/// Adds `aᵀ · b` to `acc`, where `a` is `(rows, a_cols)`, `b` is `(rows, b_cols)` and
+/// `acc` is `(a_cols, b_cols)`. Each element adds its row terms in row order.
+#[inline(always)]
+fn add_outer_products<const FMA: bool>(
+    acc: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    a_cols: usize,
+    b_cols: usize,
+) {
+    let a_blocks = a.chunks_exact(BLOCK_ROWS * a_cols);
+    let a_rest = a_blocks.remainder();
+    let mut b_blocks = b.chunks_exact(BLOCK_ROWS * b_cols);
+    for (ab, bb) in a_blocks.zip(&mut b_blocks) {
+        for (i, acc_row) in acc.chunks_exact_mut(b_cols).enumerate() {
+            let scales: [f32; BLOCK_ROWS] = std::array::from_fn(|r| ab[r * a_cols + i]);
+            add_scaled_rows::<FMA, BLOCK_ROWS>(acc_row, scales, bb);
+        }
+    }
+
+    let b_rest = b_blocks.remainder();
+    for (ar, br) in a_rest.chunks_exact(a_cols).zip(b_rest.chunks_exact(b_cols)) {
+        for (acc_row, &s) in acc.chunks_exact_mut(b_cols).zip(ar) {
+            add_scaled_rows::<FMA, 1>(acc_row, [s], br);
+        }
+    }
+}
+
+/// Adds `Σ_r scales[r] · rows[r]` to `acc`, one row after the other, where `rows`
+/// holds `R` rows of `acc.len()` values.
+#[inline(always)]
+fn add_scaled_rows<const FMA: bool, const R: usize>(
+    acc: &mut [f32],
+    scales: [f32; R],
+    rows: &[f32],
+) {
+    let cols = acc.len();
+    if cols < LANES {
+        for (j, acc_j) in acc.iter_mut().enumerate() {
+            for (r, &s) in scales.iter().enumerate() {
+                *acc_j = mul_add::<FMA>(s, rows[r * cols + j], *acc_j);
+            }
+        }
+        return;
+    }
+
+    // The last chunk is computed first, from the values before the update, and stored
+    // last. Where it overlaps the chunk before it, both compute the same values.
+    let last = cols - LANES;
+    let last_chunk = scaled_chunk::<FMA, R>(lanes(&acc[last..]), scales, rows, cols, last);
+    for j in (0..last).step_by(LANES) {
+        let chunk = scaled_chunk::<FMA, R>(lanes(&acc[j..]), scales, rows, cols, j);
+        acc[j..j + LANES].copy_from_slice(&chunk);
+    }
+    acc[last..].copy_from_slice(&last_chunk);
+}
+
+/// Returns `start + Σ_r scales[r] · rows[r, j..j + LANES]`, one row after the other,
+/// where `rows` has `cols` columns.
+#[inline(always)]
+fn scaled_chunk<const FMA: bool, const R: usize>(
+    start: [f32; LANES],
+    scales: [f32; R],
+    rows: &[f32],
+    cols: usize,
+    j: usize,
+) -> [f32; LANES] {
+    let mut sum = start;
+    for (r, &s) in scales.iter().enumerate() {
+        let row = lanes(&rows[r * cols + j..]);
+        for l in 0..LANES {
+            sum[l] = mul_add::<FMA>(s, row[l], sum[l]);
+        }
+    }
+    sum
+}
+
+/// Overwrites `sums` with the column sums of `rows`, a matrix of `cols` columns.
+#[inline(always)]
+fn column_sums<const FMA: bool>(sums: &mut [f32], rows: &[f32], cols: usize) {
+    if cols == 1 {
+        sums[0] = lane_sum(rows);
+        return;
+    }
+
+    // Adding 1 · v rounds exactly like adding v, with or without FMA.
+    sums.fill(0.0);
+    let blocks = rows.chunks_exact(BLOCK_ROWS * cols);
+    let rest = blocks.remainder();
+    for block in blocks {
+        add_scaled_rows::<FMA, BLOCK_ROWS>(sums, [1.0; BLOCK_ROWS], block);
+    }
+    for row in rest.chunks_exact(cols) {
+        add_scaled_rows::<FMA, 1>(sums, [1.0], row);
+    }
+}
+
+/// Returns `start + a · b` for slices of equal length: eight partial sums over chunks
+/// of eight, added in a fixed tree. When the length is not a multiple of eight, the
+/// last chunk ends at the last element and its lanes before that are masked to zero.
+#[inline(always)]
+fn dot<const FMA: bool>(a: &[f32], b: &[f32], start: f32) -> f32 {
+    let len = a.len().min(b.len());
+    if len < LANES {
+        let terms = a.iter().zip(b);
+        return terms.fold(start, |sum, (&av, &bv)| mul_add::<FMA>(av, bv, sum));
+    }
+
+    let mut acc = [0.0f32; LANES];
+    for (ac, bc) in a[..len].chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] = mul_add::<FMA>(ac[l], bc[l], acc[l]);
+        }
+    }
+
+    let rest = len % LANES;
+    if rest > 0 {
+        let (ac, bc) = (lanes(&a[len - LANES..]), lanes(&b[len - LANES..len]));
+        for l in 0..LANES {
+            let av = if l + rest >= LANES { ac[l] } else { 0.0 };
+            acc[l] = mul_add::<FMA>(av, bc[l], acc[l]);
+        }
+    }
+    start + tree_sum(acc)
+}
+
+/// Returns the sum of `values`: eight partial sums, added in a fixed tree, then the
+/// remaining values in order.
+#[inline(always)]
+fn lane_sum(values: &[f32]) -> f32 {
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    let mut acc = [0.0f32; LANES];
+    for chunk in chunks {
+        for l in 0..LANES {
+            acc[l] += chunk[l];
+        }
+    }
+    rest.iter().fold(tree_sum(acc), |sum, &v| sum + v)
+}
+
+#[inline(always)]
+fn tree_sum(acc: [f32; LANES]) -> f32 {
+    let quad = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (quad[0] + quad[2]) + (quad[1] + quad[3])
+}
+
+/// Returns the first `LANES` values of `values`.
+#[inline(always)]
+fn lanes(values: &[f32]) -> [f32; LANES] {
+    values[..LANES].try_into().expect("LANES values")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills `n` values with an uneven pattern in [-1, 1].
+    fn pattern(n: usize, phase: f32) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * 0.731 + phase).sin()).collect()
+    }
+
+    fn instruction_sets() -> Vec<Isa> {
+        let mut sets = vec![Isa::baseline()];
+        if Isa::detect() != Isa::baseline() {
+            sets.push(Isa::detect());
+        }
+        sets
+    }
+
+    /// Shapes covering one input, one unit, widths below, at and above one vector, and
+    /// batches below and above one block of rows.
+    const SHAPES: [Shape; 7] = [
+        Shape {
+            batch: 1,
+            inputs: 1,
+            units: 1,
+        },
+        Shape {
+            batch: 5,
+            inputs: 1,
+            units: 30,
+        },
+        Shape {
+            batch: 7,
+            inputs: 30,
+            units: 1,
+        },
+        Shape {
+            batch: 9,
+            inputs: 3,
+            units: 2,
+        },
+        Shape {
+            batch: 4,
+            inputs: 8,
+            units: 8,
+        },
+        Shape {
+            batch: 6,
+            inputs: 17,
+            units: 19,
+        },
+        Shape {
+            batch: 33,
+            inputs: 2,
+            units: 64,
+        },
+    ];
+
+    #[test]
+    fn affine_matches_f64_reference() {
+        for isa in instruction_sets() {
+            for shape in SHAPES {
+                let Shape {
+                    batch,
+                    inputs,
+                    units,
+                } = shape;
+                let x = pattern(batch * inputs, 0.1);
+                let kernel = pattern(inputs * units, 0.2);
+                let bias = pattern(units, 0.3);
+                let mut z = vec![0.0; batch * units];
+                affine(isa, &x, &kernel, &bias, &mut z, shape);
+
+                for b in 0..batch {
+                    for j in 0..units {
+                        let expected: f64 = bias[j] as f64
+                            + (0..inputs)
+                                .map(|i| x[b * inputs + i] as f64 * kernel[i * units + j] as f64)
+                                .sum::<f64>();
+                        let actual = z[b * units + j] as f64;
+                        assert!(
+                            (actual - expected).abs() < 1e-5,
+                            "{isa:?} {shape:?} z[{b}, {j}]: {actual} against {expected}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn affine_row_does_not_depend_on_batch() {
+        for isa in instruction_sets() {
+            for shape in SHAPES {
+                let Shape {
+                    batch,
+                    inputs,
+                    units,
+                } = shape;
+                let x = pattern(batch * inputs, 0.4);
+                let kernel = pattern(inputs * units, 0.5);
+                let bias = pattern(units, 0.6);
+                let mut all = vec![0.0; batch * units];
+                affine(isa, &x, &kernel, &bias, &mut all, shape);
+
+                let last = batch - 1;
+                let mut one = vec![0.0; units];
+                let single = Shape { batch: 1, ..shape };
+                affine(isa, &x[last * inputs..], &kernel, &bias, &mut one, single);
+                assert_eq!(&all[last * units..], &one[..], "{isa:?} {shape:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn affine_backward_matches_f64_reference() {
+        for isa in instruction_sets() {
+            for shape in SHAPES {
+                let Shape {
+                    batch,
+                    inputs,
+                    units,
+                } = shape;
+                let x = pattern(batch * inputs, 0.7);
+                let dz = pattern(batch * units, 0.8);
+                let kernel = pattern(inputs * units, 0.9);
+                let mut kernel_grad = vec![f32::NAN; inputs * units];
+                let mut bias_grad = vec![f32::NAN; units];
+                let mut grad_input = vec![f32::NAN; batch * inputs];
+                let gradients = AffineGradients {
+                    x: &x,
+                    dz: &dz,
+                    kernel_grad: &mut kernel_grad,
+                    bias_grad: &mut bias_grad,
+                    grad_input: Some(&mut grad_input),
+                };
+                affine_backward(isa, gradients, &kernel, shape);
+
+                let close = |actual: f32, expected: f64, what: String| {
+                    assert!(
+                        (actual as f64 - expected).abs() < 1e-5,
+                        "{isa:?} {shape:?} {what}: {actual} against {expected}"
+                    );
+                };
+                for i in 0..inputs {
+                    for j in 0..units {
+                        let expected = (0..batch)
+                            .map(|b| x[b * inputs + i] as f64 * dz[b * units + j] as f64)
+                            .sum();
+                        close(
+                            kernel_grad[i * units + j],
+                            expected,
+                            format!("kernel_grad[{i}, {j}]"),
+                        );
+                    }
+                }
+                for j in 0..units {
+                    let expected = (0..batch).map(|b| dz[b * units + j] as f64).sum();
+                    close(bias_grad[j], expected, format!("bias_grad[{j}]"));
+                }
+                for b in 0..batch {
+                    for i in 0..inputs {
+                        let expected = (0..units)
+                            .map(|j| kernel[i * units + j] as f64 * dz[b * units + j] as f64)
+                            .sum();
+                        close(
+                            grad_input[b * inputs + i],
+                            expected,
+                            format!("grad_input[{b}, {i}]"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
