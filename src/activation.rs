@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{self, Isa};
+
 /// SELU's scale, from Klambauer et al. (2017), as Keras uses it.
 const SELU_SCALE: f32 = 1.050_700_987_355_480_5;
 /// SELU's alpha, from Klambauer et al. (2017), as Keras uses it.
@@ -145,7 +147,7 @@ impl Activation {
         assert_eq!(z.len(), output.len(), "z and output lengths");
         match self {
             Activation::Linear => output.copy_from_slice(z),
-            Activation::Relu => map(z, output, |v| v.max(0.0)),
+            Activation::Relu => kernels::relu(Isa::detect(), z, output),
             Activation::LeakyRelu { alpha } => {
                 map(z, output, |v| if v > 0.0 { v } else { alpha * v })
             }
@@ -177,9 +179,7 @@ impl Activation {
         match self {
             // g · 1 is g exactly.
             Activation::Linear => grad_z.copy_from_slice(grad_output),
-            Activation::Relu => map2(z, grad_output, grad_z, |v, g| {
-                g * if v > 0.0 { 1.0 } else { 0.0 }
-            }),
+            Activation::Relu => kernels::relu_backward(Isa::detect(), z, grad_output, grad_z),
             Activation::LeakyRelu { alpha } => map2(z, grad_output, grad_z, |v, g| {
                 g * if v > 0.0 { 1.0 } else { alpha }
             }),

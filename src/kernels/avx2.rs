@@ -6,10 +6,11 @@
 //! with `FMA` set, except for the order of the terms inside a dot product or a sum.
 
 use std::arch::x86_64::{
-    __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps, _mm256_add_ps,
-    _mm256_and_ps, _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmpgt_epi32,
-    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_epi32,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256, _CMP_GT_OQ, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
+    _mm256_add_ps, _mm256_and_ps, _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmp_ps,
+    _mm256_cmpgt_epi32, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_max_ps,
+    _mm256_mul_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
+    _mm256_storeu_ps,
 };
 
 use super::{AffineGradients, BLOCK_ROWS, LANES, Shape, chunk_starts};
@@ -127,6 +128,44 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
         for (dxi, kernel_row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
             *dxi = dot(kernel_row, dz_row, 0.0);
         }
+    }
+}
+
+/// Writes `max(z, 0)` into `output`; a NaN in `z` gives 0, as `f32::max` does.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn relu(z: &[f32], output: &mut [f32]) {
+    let len = output.len();
+    if len < LANES {
+        super::relu_generic(z, output);
+        return;
+    }
+
+    // An overlapping last chunk writes the same values again. `max_ps` returns its
+    // second operand, 0, when the first is NaN.
+    let zero = _mm256_setzero_ps();
+    for j in chunk_starts(len) {
+        store(&mut output[j..], _mm256_max_ps(load(&z[j..]), zero));
+    }
+}
+
+/// Writes `grad_output · (1 if z > 0 else 0)` into `grad_z`.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn relu_backward(z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) {
+    let len = grad_z.len();
+    if len < LANES {
+        super::relu_backward_generic(z, grad_output, grad_z);
+        return;
+    }
+
+    // An overlapping last chunk writes the same values again.
+    let (zero, one) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0));
+    for j in chunk_starts(len) {
+        let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(load(&z[j..]), zero);
+        let derivative = _mm256_and_ps(positive, one);
+        store(
+            &mut grad_z[j..],
+            _mm256_mul_ps(load(&grad_output[j..]), derivative),
+        );
     }
 }
 

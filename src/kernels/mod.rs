@@ -104,6 +104,65 @@ pub(crate) fn affine_backward(
     affine_backward_generic::<false>(gradients, kernel, shape);
 }
 
+/// Writes `max(z, 0)` into `output`, with the values of [`Activation::apply`] for
+/// relu.
+///
+/// [`Activation::apply`]: crate::activation::Activation::apply
+///
+/// # Panics
+/// If `z` is shorter than `output`.
+pub(crate) fn relu(isa: Isa, z: &[f32], output: &mut [f32]) {
+    let z = &z[..output.len()];
+
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma {
+        // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
+        // AVX2 and FMA, which is all that `avx2::relu` requires.
+        unsafe { avx2::relu(z, output) };
+        return;
+    }
+
+    let _ = isa;
+    relu_generic(z, output);
+}
+
+/// Writes `grad_output · (1 if z > 0 else 0)` into `grad_z`, the relu gradient with the
+/// values of [`Activation::derivative`].
+///
+/// [`Activation::derivative`]: crate::activation::Activation::derivative
+///
+/// # Panics
+/// If `z` or `grad_output` is shorter than `grad_z`.
+pub(crate) fn relu_backward(isa: Isa, z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) {
+    let len = grad_z.len();
+    let (z, grad_output) = (&z[..len], &grad_output[..len]);
+
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma {
+        // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
+        // AVX2 and FMA, which is all that `avx2::relu_backward` requires.
+        unsafe { avx2::relu_backward(z, grad_output, grad_z) };
+        return;
+    }
+
+    let _ = isa;
+    relu_backward_generic(z, grad_output, grad_z);
+}
+
+#[inline(always)]
+fn relu_generic(z: &[f32], output: &mut [f32]) {
+    for (o, &v) in output.iter_mut().zip(z) {
+        *o = v.max(0.0);
+    }
+}
+
+#[inline(always)]
+fn relu_backward_generic(z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) {
+    for ((d, &v), &g) in grad_z.iter_mut().zip(z).zip(grad_output) {
+        *d = g * if v > 0.0 { 1.0 } else { 0.0 };
+    }
+}
+
 /// The sizes of one affine map over a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shape {
@@ -245,13 +304,40 @@ fn affine_rows<const FMA: bool, const R: usize>(
 }
 
 /// Returns the starts of the chunks of `LANES` columns that cover `cols >= LANES`
-/// columns: every multiple of `LANES` that fits, then `cols - LANES` when the columns
-/// are not a multiple of `LANES`, overlapping the chunk before it.
+/// columns: 0, `LANES`, `2 · LANES`, … while a whole chunk fits, and last
+/// `cols - LANES`, which overlaps the chunk before it when `cols` is not a multiple of
+/// `LANES`.
 #[inline(always)]
-fn chunk_starts(cols: usize) -> impl Iterator<Item = usize> {
-    let full = cols - cols % LANES;
-    let overlap = (full < cols).then(|| cols - LANES);
-    (0..full).step_by(LANES).chain(overlap)
+fn chunk_starts(cols: usize) -> ChunkStarts {
+    debug_assert!(cols >= LANES);
+    ChunkStarts {
+        next: 0,
+        last: cols - LANES,
+        done: false,
+    }
+}
+
+/// The iterator of [`chunk_starts`], written out because a chained iterator compiled
+/// to a slower loop.
+struct ChunkStarts {
+    next: usize,
+    last: usize,
+    done: bool,
+}
+
+impl Iterator for ChunkStarts {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        if self.done {
+            return None;
+        }
+        let start = self.next.min(self.last);
+        self.done = start == self.last;
+        self.next += LANES;
+        Some(start)
+    }
 }
 
 #[inline(always)]
