@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::initializer::Initializer;
-use crate::kernels::{self, AffineGradients, Isa, Shape};
+use crate::kernels::{self, AffineGradients, GradZ, Isa, Shape};
 use crate::layer::{Layer, LayerConfig, NamedTensor};
 
 /// The settings of a [`Dense`] layer, with Keras's names and defaults.
@@ -157,11 +157,19 @@ impl Layer for Dense {
 
     fn forward(&mut self, input: &[f32], batch: usize) -> &[f32] {
         let shape = self.shape(batch);
-        let z = &mut self.pre_activation[..batch * shape.units];
-        kernels::affine(Isa::detect(), input, &self.kernel, &self.bias, z, shape);
+        let len = batch * shape.units;
+        let (kernel, bias) = (&self.kernel, &self.bias);
+        let z = &mut self.pre_activation[..len];
+        let output = &mut self.output[..len];
 
-        let output = &mut self.output[..batch * shape.units];
-        self.config.activation.apply_slice(z, output);
+        // Relu is applied in the same pass as the affine map.
+        let activation = self.config.activation;
+        if activation == Activation::Relu {
+            kernels::affine(Isa::detect(), input, kernel, bias, z, Some(output), shape);
+        } else {
+            kernels::affine(Isa::detect(), input, kernel, bias, z, None, shape);
+            activation.apply_slice(z, output);
+        }
         output
     }
 
@@ -178,17 +186,27 @@ impl Layer for Dense {
     ) {
         let shape = self.shape(batch);
         let len = batch * shape.units;
-        let dz = &mut self.grad_pre_activation[..len];
-        self.config.activation.backward_slice(
-            &self.pre_activation[..len],
-            &self.output[..len],
-            &grad_output[..len],
-            dz,
-        );
+        let (z, output) = (&self.pre_activation[..len], &self.output[..len]);
+        let grad_output = &grad_output[..len];
+        let scratch = &mut self.grad_pre_activation[..len];
+
+        // Linear needs no work, because g · 1 is g exactly, and the kernels fuse relu.
+        let grad_z = match self.config.activation {
+            Activation::Linear => GradZ::Given(grad_output),
+            Activation::Relu => GradZ::Relu {
+                z,
+                grad_output,
+                scratch,
+            },
+            other => {
+                other.backward_slice(z, output, grad_output, scratch);
+                GradZ::Given(scratch)
+            }
+        };
 
         let gradients = AffineGradients {
             x: input,
-            dz,
+            grad_z,
             kernel_grad: &mut self.kernel_grad,
             bias_grad: &mut self.bias_grad,
             grad_input,

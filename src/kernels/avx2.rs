@@ -6,17 +6,24 @@
 //! with `FMA` set, except for the order of the terms inside a dot product or a sum.
 
 use std::arch::x86_64::{
-    __m256, _CMP_GT_OQ, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
-    _mm256_add_ps, _mm256_and_ps, _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmp_ps,
-    _mm256_cmpgt_epi32, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_max_ps,
-    _mm256_mul_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    __m256, _CMP_GT_OQ, _mm_add_ss, _mm_cvtss_f32, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps,
+    _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_cmpgt_epi32,
+    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_max_ps,
+    _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+    _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
-use super::{AffineGradients, BLOCK_ROWS, LANES, Shape, chunk_starts};
+use super::{AffineGradients, BLOCK_ROWS, GradZ, LANES, Shape, chunk_starts};
 
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn affine(x: &[f32], kernel: &[f32], bias: &[f32], z: &mut [f32], shape: Shape) {
+pub(super) fn affine(
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    mut relu_output: Option<&mut [f32]>,
+    shape: Shape,
+) {
     let Shape {
         batch,
         inputs,
@@ -25,49 +32,95 @@ pub(super) fn affine(x: &[f32], kernel: &[f32], bias: &[f32], z: &mut [f32], sha
     let x = &x[..batch * inputs];
     let z = &mut z[..batch * units];
 
-    // One unit: each row is a dot product with the kernel column.
-    if units == 1 {
-        let start = bias.first().copied().unwrap_or(0.0);
-        for (zr, xr) in z.iter_mut().zip(x.chunks_exact(inputs)) {
-            *zr = dot(xr, kernel, start);
+    if units < LANES {
+        // One unit: each row is a dot product with the kernel column.
+        if units == 1 {
+            let start = bias.first().copied().unwrap_or(0.0);
+            dot_rows(x, kernel, start, z);
+        } else {
+            super::affine_generic::<true>(x, kernel, bias, z, shape);
+        }
+        if let Some(output) = relu_output {
+            relu(z, output);
         }
         return;
     }
-    if units < LANES {
-        super::affine_generic::<true>(x, kernel, bias, z, shape);
+
+    if inputs == 1 {
+        outer_product(x, kernel, bias, z, relu_output, units);
         return;
     }
 
-    let x_blocks = x.chunks_exact(BLOCK_ROWS * inputs);
-    let x_rest = x_blocks.remainder();
-    let mut z_blocks = z.chunks_exact_mut(BLOCK_ROWS * units);
-    for (xb, zb) in x_blocks.zip(&mut z_blocks) {
-        affine_rows::<BLOCK_ROWS>(xb, kernel, bias, zb, inputs, units);
+    let blocks = batch / BLOCK_ROWS;
+    for first in (0..blocks * BLOCK_ROWS).step_by(BLOCK_ROWS) {
+        let output = rows_from(relu_output.as_deref_mut(), first * units);
+        let (xb, zb) = (&x[first * inputs..], &mut z[first * units..]);
+        affine_rows::<BLOCK_ROWS>(xb, kernel, bias, zb, output, inputs, units);
     }
-    let z_rest = z_blocks.into_remainder();
-    for (xr, zr) in x_rest
-        .chunks_exact(inputs)
-        .zip(z_rest.chunks_exact_mut(units))
-    {
-        affine_rows::<1>(xr, kernel, bias, zr, inputs, units);
+    for first in blocks * BLOCK_ROWS..batch {
+        let output = rows_from(relu_output.as_deref_mut(), first * units);
+        let (xr, zr) = (&x[first * inputs..], &mut z[first * units..]);
+        affine_rows::<1>(xr, kernel, bias, zr, output, inputs, units);
     }
 }
 
-/// Computes `R` rows of `z = x · kernel + bias` for `units >= LANES`: each element
-/// starts at its bias and adds `x[r, i] · kernel[i, j]` for `i = 0, 1, …` in order.
-/// A last chunk that overlaps the one before it stores the same values again.
+/// Returns `values[start..]` when given.
+#[inline(always)]
+fn rows_from(values: Option<&mut [f32]>, start: usize) -> Option<&mut [f32]> {
+    match values {
+        Some(values) => Some(&mut values[start..]),
+        None => None,
+    }
+}
+
+/// Computes `z = x · kernel + bias` for one input and `units >= LANES`: each element
+/// is `fma(x[r], kernel[j], bias[j])`, as in [`affine_rows`]. Each chunk of kernel
+/// and bias stays in registers over all rows.
+#[target_feature(enable = "avx2,fma")]
+fn outer_product(
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    mut relu_output: Option<&mut [f32]>,
+    units: usize,
+) {
+    let zero = _mm256_setzero_ps();
+    for j in chunk_starts(units) {
+        let k = load(&kernel[j..]);
+        let start = if bias.is_empty() {
+            zero
+        } else {
+            load(&bias[j..])
+        };
+        for (r, &xr) in x.iter().enumerate() {
+            let zr = _mm256_fmadd_ps(_mm256_set1_ps(xr), k, start);
+            store(&mut z[r * units + j..], zr);
+            if let Some(output) = relu_output.as_deref_mut() {
+                store(&mut output[r * units + j..], _mm256_max_ps(zr, zero));
+            }
+        }
+    }
+}
+
+/// Computes `R` rows of `z = x · kernel + bias`, and of `relu(z)` when `relu_output`
+/// is given, for `units >= LANES`. Each element starts at its bias and adds
+/// `x[r, i] · kernel[i, j]` for `i = 0, 1, …` in order. A last chunk that overlaps
+/// the one before it stores the same values again.
 #[target_feature(enable = "avx2,fma")]
 fn affine_rows<const R: usize>(
     x: &[f32],
     kernel: &[f32],
     bias: &[f32],
     z: &mut [f32],
+    mut relu_output: Option<&mut [f32]>,
     inputs: usize,
     units: usize,
 ) {
+    let zero = _mm256_setzero_ps();
     for j in chunk_starts(units) {
         let start = if bias.is_empty() {
-            _mm256_setzero_ps()
+            zero
         } else {
             load(&bias[j..])
         };
@@ -78,28 +131,255 @@ fn affine_rows<const R: usize>(
                 *acc_r = _mm256_fmadd_ps(_mm256_set1_ps(x[r * inputs + i]), k, *acc_r);
             }
         }
+
         for (r, &acc_r) in acc.iter().enumerate() {
             store(&mut z[r * units + j..], acc_r);
+        }
+        if let Some(output) = relu_output.as_deref_mut() {
+            for (r, &acc_r) in acc.iter().enumerate() {
+                store(&mut output[r * units + j..], _mm256_max_ps(acc_r, zero));
+            }
         }
     }
 }
 
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], shape: Shape) {
-    let Shape {
-        batch,
-        inputs,
-        units,
-    } = shape;
+    let len = shape.batch * shape.units;
     let AffineGradients {
         x,
-        dz,
+        grad_z,
         kernel_grad,
         bias_grad,
         grad_input,
     } = gradients;
-    let x = &x[..batch * inputs];
-    let dz = &dz[..batch * units];
+    let x = &x[..shape.batch * shape.inputs];
+    let parameters = ParameterGradients {
+        kernel_grad,
+        bias_grad,
+    };
+
+    if shape.units < LANES {
+        let dz = match grad_z {
+            GradZ::Given(dz) => &dz[..len],
+            GradZ::Relu {
+                z,
+                grad_output,
+                scratch,
+            } => {
+                let dz = &mut scratch[..len];
+                relu_backward(&z[..len], &grad_output[..len], dz);
+                dz
+            }
+        };
+        narrow_parameter_gradients(x, dz, parameters, shape);
+        if let Some(grad_input) = grad_input {
+            input_gradient(grad_input, kernel, dz, shape);
+        }
+        return;
+    }
+
+    match grad_z {
+        GradZ::Given(dz) => {
+            let dz = &dz[..len];
+            wide_parameter_gradients(x, DzSource::Given(dz), None, parameters, shape);
+            if let Some(grad_input) = grad_input {
+                input_gradient(grad_input, kernel, dz, shape);
+            }
+        }
+        GradZ::Relu {
+            z,
+            grad_output,
+            scratch,
+        } => {
+            let source = DzSource::Relu {
+                z: &z[..len],
+                grad_output: &grad_output[..len],
+            };
+            let dz = &mut scratch[..len];
+            let keep = grad_input.is_some().then_some(&mut *dz);
+            wide_parameter_gradients(x, source, keep, parameters, shape);
+            if let Some(grad_input) = grad_input {
+                input_gradient(grad_input, kernel, dz, shape);
+            }
+        }
+    }
+}
+
+/// The outputs of the parameter gradients: `(inputs, units)` and `(units,)`, or an
+/// empty bias gradient for a layer without bias.
+struct ParameterGradients<'a> {
+    kernel_grad: &'a mut [f32],
+    bias_grad: &'a mut [f32],
+}
+
+/// Where [`wide_parameter_gradients`] reads `dz` from.
+#[derive(Clone, Copy)]
+enum DzSource<'a> {
+    Given(&'a [f32]),
+    Relu {
+        z: &'a [f32],
+        grad_output: &'a [f32],
+    },
+}
+
+/// Returns `dz[offset..offset + LANES]`.
+#[target_feature(enable = "avx2,fma")]
+fn dz_chunk(source: DzSource<'_>, offset: usize) -> __m256 {
+    match source {
+        DzSource::Given(dz) => load(&dz[offset..]),
+        DzSource::Relu { z, grad_output } => {
+            let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(load(&z[offset..]), _mm256_setzero_ps());
+            let derivative = _mm256_and_ps(positive, _mm256_set1_ps(1.0));
+            _mm256_mul_ps(load(&grad_output[offset..]), derivative)
+        }
+    }
+}
+
+/// Computes the kernel and bias gradients for `units >= LANES` in one pass over
+/// blocks of rows, and writes `dz` into `keep` when given. Each gradient element adds
+/// its row terms in row order.
+#[target_feature(enable = "avx2,fma")]
+fn wide_parameter_gradients(
+    x: &[f32],
+    source: DzSource<'_>,
+    mut keep: Option<&mut [f32]>,
+    parameters: ParameterGradients<'_>,
+    shape: Shape,
+) {
+    let ParameterGradients {
+        kernel_grad,
+        bias_grad,
+    } = parameters;
+    kernel_grad.fill(0.0);
+    bias_grad.fill(0.0);
+    if shape.inputs == 1 {
+        one_input_gradients(x, source, keep, kernel_grad, bias_grad, shape);
+        return;
+    }
+
+    let blocks = shape.batch / BLOCK_ROWS;
+    for first in (0..blocks * BLOCK_ROWS).step_by(BLOCK_ROWS) {
+        let keep = keep.as_deref_mut();
+        gradient_rows::<BLOCK_ROWS>(x, source, keep, kernel_grad, bias_grad, first, shape);
+    }
+    for first in blocks * BLOCK_ROWS..shape.batch {
+        let keep = keep.as_deref_mut();
+        gradient_rows::<1>(x, source, keep, kernel_grad, bias_grad, first, shape);
+    }
+}
+
+/// Computes the kernel and bias gradients of a one-input layer, `units >= LANES`.
+/// Each chunk of the gradients stays in registers over all rows, which
+/// adds the row terms in row order, as [`gradient_rows`] does.
+#[target_feature(enable = "avx2,fma")]
+fn one_input_gradients(
+    x: &[f32],
+    source: DzSource<'_>,
+    mut keep: Option<&mut [f32]>,
+    kernel_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    shape: Shape,
+) {
+    let units = shape.units;
+    let zero = _mm256_setzero_ps();
+
+    for j in chunk_starts(units) {
+        let (mut kernel_sum, mut bias_sum) = (zero, zero);
+        for (r, &xr) in x[..shape.batch].iter().enumerate() {
+            let dz = dz_chunk(source, r * units + j);
+            if let Some(keep) = keep.as_deref_mut() {
+                store(&mut keep[r * units + j..], dz);
+            }
+            bias_sum = _mm256_add_ps(bias_sum, dz);
+            kernel_sum = _mm256_fmadd_ps(_mm256_set1_ps(xr), dz, kernel_sum);
+        }
+
+        // Each chunk sums all rows from zero, so where the last chunk overlaps the
+        // one before it, it stores the same values again.
+        store(&mut kernel_grad[j..], kernel_sum);
+        if !bias_grad.is_empty() {
+            store(&mut bias_grad[j..], bias_sum);
+        }
+    }
+}
+
+/// Adds the terms of rows `first..first + R` to the kernel and bias gradients. The
+/// last chunk of a width that is not a multiple of `LANES` overlaps the chunk before
+/// it, so it updates only its lanes that the chunk before it did not.
+#[target_feature(enable = "avx2,fma")]
+fn gradient_rows<const R: usize>(
+    x: &[f32],
+    source: DzSource<'_>,
+    mut keep: Option<&mut [f32]>,
+    kernel_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    first: usize,
+    shape: Shape,
+) {
+    let Shape { inputs, units, .. } = shape;
+    let new_lanes = match units % LANES {
+        0 => None,
+        count => Some(tail_mask(count)),
+    };
+    let last = units - LANES;
+
+    for j in chunk_starts(units) {
+        let mut dz = [_mm256_setzero_ps(); R];
+        for (r, dz_r) in dz.iter_mut().enumerate() {
+            *dz_r = dz_chunk(source, (first + r) * units + j);
+        }
+        if let Some(keep) = keep.as_deref_mut() {
+            for (r, &dz_r) in dz.iter().enumerate() {
+                store(&mut keep[(first + r) * units + j..], dz_r);
+            }
+        }
+        let mask = if j == last { new_lanes } else { None };
+
+        if !bias_grad.is_empty() {
+            let old = load(&bias_grad[j..]);
+            let mut sum = old;
+            for &dz_r in &dz {
+                sum = _mm256_add_ps(sum, dz_r);
+            }
+            store(&mut bias_grad[j..], keep_old_lanes(old, sum, mask));
+        }
+
+        for i in 0..inputs {
+            let at = i * units + j;
+            let old = load(&kernel_grad[at..]);
+            let mut sum = old;
+            for (r, &dz_r) in dz.iter().enumerate() {
+                let xi = _mm256_set1_ps(x[(first + r) * inputs + i]);
+                sum = _mm256_fmadd_ps(xi, dz_r, sum);
+            }
+            store(&mut kernel_grad[at..], keep_old_lanes(old, sum, mask));
+        }
+    }
+}
+
+/// Returns `new` where `mask` is set and `old` elsewhere; `new` without a mask.
+#[target_feature(enable = "avx2,fma")]
+fn keep_old_lanes(old: __m256, new: __m256, mask: Option<__m256>) -> __m256 {
+    match mask {
+        Some(mask) => _mm256_blendv_ps(old, new, mask),
+        None => new,
+    }
+}
+
+/// Computes the kernel and bias gradients for `units < LANES`.
+#[target_feature(enable = "avx2,fma")]
+fn narrow_parameter_gradients(
+    x: &[f32],
+    dz: &[f32],
+    parameters: ParameterGradients<'_>,
+    shape: Shape,
+) {
+    let ParameterGradients {
+        kernel_grad,
+        bias_grad,
+    } = parameters;
+    let Shape { inputs, units, .. } = shape;
 
     // kernel_grad = xᵀ · dz; with one unit it equals dzᵀ · x, whose rows are long.
     kernel_grad.fill(0.0);
@@ -112,8 +392,16 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
     if !bias_grad.is_empty() {
         column_sums(bias_grad, dz, units);
     }
+}
 
-    let Some(grad_input) = grad_input else { return };
+/// Computes the input gradient `dz · kernelᵀ`.
+#[target_feature(enable = "avx2,fma")]
+fn input_gradient(grad_input: &mut [f32], kernel: &[f32], dz: &[f32], shape: Shape) {
+    let Shape {
+        batch,
+        inputs,
+        units,
+    } = shape;
     let grad_input = &mut grad_input[..batch * inputs];
     if units == 1 {
         for (dx, &d) in grad_input.chunks_exact_mut(inputs).zip(dz) {
@@ -121,6 +409,7 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
         }
         return;
     }
+
     for (dx, dz_row) in grad_input
         .chunks_exact_mut(inputs)
         .zip(dz.chunks_exact(units))
@@ -158,14 +447,9 @@ pub(super) fn relu_backward(z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) 
     }
 
     // An overlapping last chunk writes the same values again.
-    let (zero, one) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0));
+    let source = DzSource::Relu { z, grad_output };
     for j in chunk_starts(len) {
-        let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(load(&z[j..]), zero);
-        let derivative = _mm256_and_ps(positive, one);
-        store(
-            &mut grad_z[j..],
-            _mm256_mul_ps(load(&grad_output[j..]), derivative),
-        );
+        store(&mut grad_z[j..], dz_chunk(source, j));
     }
 }
 
@@ -271,20 +555,32 @@ fn scale(output: &mut [f32], values: &[f32], factor: f32) {
     }
 }
 
-/// Returns `start + a · b` for slices of equal length: one vector of partial sums
-/// over chunks of eight, then a fixed tree over its lanes. When the length is not a
-/// multiple of eight, the last chunk ends at the last element and its lanes that the
-/// chunk before it already covered are masked to zero.
+/// Returns `start + a · b` for slices of equal length: the lanes of [`dot_lanes`]
+/// added by [`horizontal_sum`], or plain FMAs in order below eight values.
 #[target_feature(enable = "avx2,fma")]
 fn dot(a: &[f32], b: &[f32], start: f32) -> f32 {
-    let len = a.len();
-    assert_eq!(b.len(), len, "dot product of slices of different lengths");
-    if len < LANES {
+    if a.len() < LANES {
+        assert_eq!(
+            b.len(),
+            a.len(),
+            "dot product of slices of different lengths"
+        );
         return a
             .iter()
             .zip(b)
             .fold(start, |sum, (&u, &v)| u.mul_add(v, sum));
     }
+    start + horizontal_sum(dot_lanes(a, b))
+}
+
+/// Returns eight partial sums of `a · b`, for slices of equal length of at least
+/// eight, over chunks of eight. When the length is not a multiple of eight, the last
+/// chunk ends at the last element and its lanes that the chunk before it already
+/// covered are masked to zero.
+#[target_feature(enable = "avx2,fma")]
+fn dot_lanes(a: &[f32], b: &[f32]) -> __m256 {
+    let len = a.len();
+    assert_eq!(b.len(), len, "dot product of slices of different lengths");
 
     let full = len - len % LANES;
     let mut acc = _mm256_setzero_ps();
@@ -296,7 +592,54 @@ fn dot(a: &[f32], b: &[f32], start: f32) -> f32 {
         let u = _mm256_and_ps(load(&a[last..]), tail_mask(len - full));
         acc = _mm256_fmadd_ps(u, load(&b[last..]), acc);
     }
-    start + horizontal_sum(acc)
+    acc
+}
+
+/// Writes `z[r] = start + x[r] · kernel` for every row `r` of `x`, each with the
+/// value that [`dot`] returns. Blocks of eight rows add up their partial sums
+/// together, in the tree of [`horizontal_sum`].
+#[target_feature(enable = "avx2,fma")]
+fn dot_rows(x: &[f32], kernel: &[f32], start: f32, z: &mut [f32]) {
+    let inputs = kernel.len();
+    let full = if inputs < LANES {
+        0
+    } else {
+        z.len() - z.len() % LANES
+    };
+    let start_lanes = _mm256_set1_ps(start);
+    for first in (0..full).step_by(LANES) {
+        let mut partials = [_mm256_setzero_ps(); LANES];
+        for (r, partial) in partials.iter_mut().enumerate() {
+            *partial = dot_lanes(&x[(first + r) * inputs..][..inputs], kernel);
+        }
+        store(
+            &mut z[first..],
+            _mm256_add_ps(start_lanes, transposed_sum(partials)),
+        );
+    }
+
+    for (r, zr) in z.iter_mut().enumerate().skip(full) {
+        *zr = dot(&x[r * inputs..][..inputs], kernel, start);
+    }
+}
+
+/// Returns the vector whose lane `r` is the [`horizontal_sum`] of `rows[r]`.
+#[target_feature(enable = "avx2,fma")]
+fn transposed_sum(rows: [__m256; LANES]) -> __m256 {
+    // Within each 128-bit half, hadd adds neighbouring lanes: after two rounds the
+    // lower half holds (v0 + v1) + (v2 + v3) and the upper (v4 + v5) + (v6 + v7) of
+    // four rows each.
+    let pairs = [
+        _mm256_hadd_ps(rows[0], rows[1]),
+        _mm256_hadd_ps(rows[2], rows[3]),
+        _mm256_hadd_ps(rows[4], rows[5]),
+        _mm256_hadd_ps(rows[6], rows[7]),
+    ];
+    let first_four = _mm256_hadd_ps(pairs[0], pairs[1]);
+    let last_four = _mm256_hadd_ps(pairs[2], pairs[3]);
+    let lower = _mm256_permute2f128_ps::<0x20>(first_four, last_four);
+    let upper = _mm256_permute2f128_ps::<0x31>(first_four, last_four);
+    _mm256_add_ps(lower, upper)
 }
 
 /// Returns the sum of `values`, in the same order as [`dot`].
@@ -328,13 +671,15 @@ fn tail_mask(count: usize) -> __m256 {
     _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(first_kept - 1)))
 }
 
-/// Returns `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`.
+/// Returns `((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))`, the tree that
+/// [`transposed_sum`] uses.
 #[target_feature(enable = "avx2,fma")]
 fn horizontal_sum(v: __m256) -> f32 {
-    let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-    let single = _mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
-    _mm_cvtss_f32(single)
+    let pairs = _mm256_hadd_ps(v, v);
+    let quads = _mm256_hadd_ps(pairs, pairs);
+    let lower = _mm256_castps256_ps128(quads);
+    let upper = _mm256_extractf128_ps::<1>(quads);
+    _mm_cvtss_f32(_mm_add_ss(lower, upper))
 }
 
 /// Returns the first eight values of `values` as a vector.

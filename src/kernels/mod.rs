@@ -50,7 +50,8 @@ impl Isa {
     }
 }
 
-/// Computes `z = x · kernel + bias` for `batch` rows.
+/// Computes `z = x · kernel + bias` for `batch` rows, and `relu(z)` into
+/// `relu_output` when given, in the same pass where the kernels can.
 ///
 /// # Panics
 /// If a slice is shorter than its shape needs.
@@ -61,20 +62,26 @@ pub(crate) fn affine(
     kernel: &[f32],
     bias: &[f32],
     z: &mut [f32],
+    relu_output: Option<&mut [f32]>,
     shape: Shape,
 ) {
     shape.check(x, kernel, bias, z);
+    let len = shape.batch * shape.units;
+    let relu_output = relu_output.map(|output| &mut output[..len]);
 
     #[cfg(target_arch = "x86_64")]
     if isa.avx2_fma {
         // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
         // AVX2 and FMA, which is all that `avx2::affine` requires.
-        unsafe { avx2::affine(x, kernel, bias, z, shape) };
+        unsafe { avx2::affine(x, kernel, bias, z, relu_output, shape) };
         return;
     }
 
     let _ = isa;
     affine_generic::<false>(x, kernel, bias, z, shape);
+    if let Some(output) = relu_output {
+        relu_generic(&z[..len], output);
+    }
 }
 
 /// Computes the kernel gradient `xᵀ · dz`, the bias gradient (the column sums of
@@ -174,10 +181,15 @@ pub(crate) struct Shape {
 impl Shape {
     #[track_caller]
     fn check(self, x: &[f32], kernel: &[f32], bias: &[f32], z: &[f32]) {
+        self.check_parameters(x, kernel, bias);
+        assert!(z.len() >= self.batch * self.units, "z is too short");
+    }
+
+    #[track_caller]
+    fn check_parameters(self, x: &[f32], kernel: &[f32], bias: &[f32]) {
         assert!(x.len() >= self.batch * self.inputs, "x is too short");
         assert_eq!(kernel.len(), self.inputs * self.units, "kernel length");
         assert!(bias.is_empty() || bias.len() == self.units, "bias length");
-        assert!(z.len() >= self.batch * self.units, "z is too short");
     }
 }
 
@@ -186,8 +198,8 @@ impl Shape {
 pub(crate) struct AffineGradients<'a> {
     /// The forward pass's input, `(batch, inputs)`.
     pub x: &'a [f32],
-    /// The loss's gradient with respect to `z`, `(batch, units)`.
-    pub dz: &'a [f32],
+    /// The loss's gradient with respect to `z`.
+    pub grad_z: GradZ<'a>,
     /// Output: `(inputs, units)`.
     pub kernel_grad: &'a mut [f32],
     /// Output: `(units,)`, or empty for a layer without bias.
@@ -196,10 +208,44 @@ pub(crate) struct AffineGradients<'a> {
     pub grad_input: Option<&'a mut [f32]>,
 }
 
+/// The loss's gradient with respect to `z`, `dz`, each slice `(batch, units)`.
+#[derive(Debug)]
+pub(crate) enum GradZ<'a> {
+    /// `dz` itself.
+    Given(&'a [f32]),
+    /// The gradient through relu, `dz = grad_output · (1 if z > 0 else 0)`. The
+    /// kernels compute it in the same pass as the parameter gradients where they can,
+    /// and write it into `scratch` where they need it again.
+    Relu {
+        z: &'a [f32],
+        grad_output: &'a [f32],
+        scratch: &'a mut [f32],
+    },
+}
+
+impl GradZ<'_> {
+    #[track_caller]
+    fn check(&self, len: usize) {
+        match self {
+            GradZ::Given(dz) => assert!(dz.len() >= len, "dz is too short"),
+            GradZ::Relu {
+                z,
+                grad_output,
+                scratch,
+            } => {
+                assert!(z.len() >= len, "z is too short");
+                assert!(grad_output.len() >= len, "grad_output is too short");
+                assert!(scratch.len() >= len, "scratch is too short");
+            }
+        }
+    }
+}
+
 impl AffineGradients<'_> {
     #[track_caller]
     fn check(&self, kernel: &[f32], shape: Shape) {
-        shape.check(self.x, kernel, self.bias_grad, self.dz);
+        shape.check_parameters(self.x, kernel, self.bias_grad);
+        self.grad_z.check(shape.batch * shape.units);
         assert_eq!(self.kernel_grad.len(), kernel.len(), "kernel_grad length");
         if let Some(grad_input) = &self.grad_input {
             assert!(
@@ -353,13 +399,13 @@ fn affine_backward_generic<const FMA: bool>(
     } = shape;
     let AffineGradients {
         x,
-        dz,
+        grad_z,
         kernel_grad,
         bias_grad,
         grad_input,
     } = gradients;
     let x = &x[..batch * inputs];
-    let dz = &dz[..batch * units];
+    let dz = resolve_generic(grad_z, batch * units);
 
     // kernel_grad = xᵀ · dz. With one unit the kernel is a column, so its gradient
     // equals dzᵀ · x, which keeps the long dimension in the inner loop.
@@ -390,6 +436,23 @@ fn affine_backward_generic<const FMA: bool>(
     {
         for (dxi, kernel_row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
             *dxi = dot::<FMA>(kernel_row, dz_row, 0.0);
+        }
+    }
+}
+
+/// Returns the first `len` values of `dz`, computing them first for relu.
+#[inline(always)]
+fn resolve_generic<'a>(grad_z: GradZ<'a>, len: usize) -> &'a [f32] {
+    match grad_z {
+        GradZ::Given(dz) => &dz[..len],
+        GradZ::Relu {
+            z,
+            grad_output,
+            scratch,
+        } => {
+            let dz = &mut scratch[..len];
+            relu_backward_generic(&z[..len], &grad_output[..len], dz);
+            dz
         }
     }
 }
@@ -571,7 +634,7 @@ mod tests {
 
     /// Shapes covering one input, one unit, widths below, at and above one vector, and
     /// batches below and above one block of rows.
-    const SHAPES: [Shape; 7] = [
+    const SHAPES: [Shape; 9] = [
         Shape {
             batch: 1,
             inputs: 1,
@@ -607,6 +670,16 @@ mod tests {
             inputs: 2,
             units: 64,
         },
+        Shape {
+            batch: 20,
+            inputs: 30,
+            units: 1,
+        },
+        Shape {
+            batch: 9,
+            inputs: 13,
+            units: 1,
+        },
     ];
 
     #[test]
@@ -622,7 +695,7 @@ mod tests {
                 let kernel = pattern(inputs * units, 0.2);
                 let bias = pattern(units, 0.3);
                 let mut z = vec![0.0; batch * units];
-                affine(isa, &x, &kernel, &bias, &mut z, shape);
+                affine(isa, &x, &kernel, &bias, &mut z, None, shape);
 
                 for b in 0..batch {
                     for j in 0..units {
@@ -654,13 +727,26 @@ mod tests {
                 let kernel = pattern(inputs * units, 0.5);
                 let bias = pattern(units, 0.6);
                 let mut all = vec![0.0; batch * units];
-                affine(isa, &x, &kernel, &bias, &mut all, shape);
+                affine(isa, &x, &kernel, &bias, &mut all, None, shape);
 
-                let last = batch - 1;
-                let mut one = vec![0.0; units];
                 let single = Shape { batch: 1, ..shape };
-                affine(isa, &x[last * inputs..], &kernel, &bias, &mut one, single);
-                assert_eq!(&all[last * units..], &one[..], "{isa:?} {shape:?}");
+                for b in 0..batch {
+                    let mut one = vec![0.0; units];
+                    affine(
+                        isa,
+                        &x[b * inputs..],
+                        &kernel,
+                        &bias,
+                        &mut one,
+                        None,
+                        single,
+                    );
+                    assert_eq!(
+                        &all[b * units..][..units],
+                        &one[..],
+                        "{isa:?} {shape:?} row {b}"
+                    );
+                }
             }
         }
     }
@@ -682,7 +768,7 @@ mod tests {
                 let mut grad_input = vec![f32::NAN; batch * inputs];
                 let gradients = AffineGradients {
                     x: &x,
-                    dz: &dz,
+                    grad_z: GradZ::Given(&dz),
                     kernel_grad: &mut kernel_grad,
                     bias_grad: &mut bias_grad,
                     grad_input: Some(&mut grad_input),
@@ -725,5 +811,99 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fused_relu_matches_separate_relu() {
+        for isa in instruction_sets() {
+            for shape in SHAPES {
+                let Shape {
+                    batch,
+                    inputs,
+                    units,
+                } = shape;
+                let x = pattern(batch * inputs, 1.0);
+                let kernel = pattern(inputs * units, 1.1);
+                let bias = pattern(units, 1.2);
+                let mut z = vec![0.0; batch * units];
+                let mut fused = vec![f32::NAN; batch * units];
+                affine(isa, &x, &kernel, &bias, &mut z, Some(&mut fused), shape);
+
+                let mut separate = vec![f32::NAN; batch * units];
+                relu(isa, &z, &mut separate);
+                assert_eq!(bits(&fused), bits(&separate), "{isa:?} {shape:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_relu_backward_matches_separate() {
+        for isa in instruction_sets() {
+            for shape in SHAPES {
+                let Shape {
+                    batch,
+                    inputs,
+                    units,
+                } = shape;
+                let x = pattern(batch * inputs, 1.3);
+                // Shifted so that about a third of z is negative.
+                let z: Vec<f32> = pattern(batch * units, 1.4)
+                    .iter()
+                    .map(|v| v + 0.5)
+                    .collect();
+                let grad_output = pattern(batch * units, 1.5);
+                let kernel = pattern(inputs * units, 1.6);
+
+                let mut scratch = vec![f32::NAN; batch * units];
+                let fused = run_backward(
+                    isa,
+                    &x,
+                    &kernel,
+                    shape,
+                    GradZ::Relu {
+                        z: &z,
+                        grad_output: &grad_output,
+                        scratch: &mut scratch,
+                    },
+                );
+
+                let mut dz = vec![f32::NAN; batch * units];
+                relu_backward(isa, &z, &grad_output, &mut dz);
+                let separate = run_backward(isa, &x, &kernel, shape, GradZ::Given(&dz));
+                for (name, a, b) in [
+                    ("kernel_grad", &fused.0, &separate.0),
+                    ("bias_grad", &fused.1, &separate.1),
+                    ("grad_input", &fused.2, &separate.2),
+                ] {
+                    assert_eq!(bits(a), bits(b), "{isa:?} {shape:?} {name}");
+                }
+            }
+        }
+    }
+
+    /// Runs `affine_backward` and returns the kernel, bias and input gradients.
+    fn run_backward(
+        isa: Isa,
+        x: &[f32],
+        kernel: &[f32],
+        shape: Shape,
+        grad_z: GradZ<'_>,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut kernel_grad = vec![f32::NAN; kernel.len()];
+        let mut bias_grad = vec![f32::NAN; shape.units];
+        let mut grad_input = vec![f32::NAN; shape.batch * shape.inputs];
+        let gradients = AffineGradients {
+            x,
+            grad_z,
+            kernel_grad: &mut kernel_grad,
+            bias_grad: &mut bias_grad,
+            grad_input: Some(&mut grad_input),
+        };
+        affine_backward(isa, gradients, kernel, shape);
+        (kernel_grad, bias_grad, grad_input)
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
     }
 }
