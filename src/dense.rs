@@ -159,15 +159,16 @@ impl Layer for Dense {
         let shape = self.shape(batch);
         let len = batch * shape.units;
         let (kernel, bias) = (&self.kernel, &self.bias);
-        let z = &mut self.pre_activation[..len];
         let output = &mut self.output[..len];
 
-        // Relu is applied in the same pass as the affine map.
+        // Relu is applied in the same pass as the affine map, and its backward pass
+        // needs only the output, so z is not stored.
         let activation = self.config.activation;
         if activation == Activation::Relu {
-            kernels::affine(Isa::detect(), input, kernel, bias, z, Some(output), shape);
+            kernels::affine(Isa::detect(), input, kernel, bias, output, true, shape);
         } else {
-            kernels::affine(Isa::detect(), input, kernel, bias, z, None, shape);
+            let z = &mut self.pre_activation[..len];
+            kernels::affine(Isa::detect(), input, kernel, bias, z, false, shape);
             activation.apply_slice(z, output);
         }
         output
@@ -194,7 +195,7 @@ impl Layer for Dense {
         let grad_z = match self.config.activation {
             Activation::Linear => GradZ::Given(grad_output),
             Activation::Relu => GradZ::Relu {
-                z,
+                output,
                 grad_output,
                 scratch,
             },

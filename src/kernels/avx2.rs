@@ -20,8 +20,8 @@ pub(super) fn affine(
     x: &[f32],
     kernel: &[f32],
     bias: &[f32],
-    z: &mut [f32],
-    mut relu_output: Option<&mut [f32]>,
+    output: &mut [f32],
+    relu: bool,
     shape: Shape,
 ) {
     let Shape {
@@ -30,81 +30,76 @@ pub(super) fn affine(
         units,
     } = shape;
     let x = &x[..batch * inputs];
-    let z = &mut z[..batch * units];
+    let output = &mut output[..batch * units];
 
     if units < LANES {
         // One unit: each row is a dot product with the kernel column.
         if units == 1 {
             let start = bias.first().copied().unwrap_or(0.0);
-            dot_rows(x, kernel, start, z);
+            dot_rows(x, kernel, start, output);
         } else {
-            super::affine_generic::<true>(x, kernel, bias, z, shape);
+            super::affine_generic::<true>(x, kernel, bias, output, shape);
         }
-        if let Some(output) = relu_output {
-            relu(z, output);
+        if relu {
+            super::relu_in_place(output);
         }
         return;
     }
-
     if inputs == 1 {
-        outer_product(x, kernel, bias, z, relu_output, units);
+        outer_product(x, kernel, bias, output, relu, units);
         return;
     }
 
     let blocks = batch / BLOCK_ROWS;
     for first in (0..blocks * BLOCK_ROWS).step_by(BLOCK_ROWS) {
-        let output = rows_from(relu_output.as_deref_mut(), first * units);
-        let (xb, zb) = (&x[first * inputs..], &mut z[first * units..]);
-        affine_rows::<BLOCK_ROWS>(xb, kernel, bias, zb, output, inputs, units);
+        let (xb, ob) = (&x[first * inputs..], &mut output[first * units..]);
+        affine_rows::<BLOCK_ROWS>(xb, kernel, bias, ob, relu, inputs, units);
     }
     for first in blocks * BLOCK_ROWS..batch {
-        let output = rows_from(relu_output.as_deref_mut(), first * units);
-        let (xr, zr) = (&x[first * inputs..], &mut z[first * units..]);
-        affine_rows::<1>(xr, kernel, bias, zr, output, inputs, units);
+        let (xr, or) = (&x[first * inputs..], &mut output[first * units..]);
+        affine_rows::<1>(xr, kernel, bias, or, relu, inputs, units);
     }
 }
 
-/// Returns `values[start..]` when given.
-#[inline(always)]
-fn rows_from(values: Option<&mut [f32]>, start: usize) -> Option<&mut [f32]> {
-    match values {
-        Some(values) => Some(&mut values[start..]),
-        None => None,
+/// Returns `z`, or `max(z, 0)` when `relu` is set; `max_ps` returns its second
+/// operand, 0, when `z` is NaN, as `f32::max` does.
+#[target_feature(enable = "avx2,fma")]
+fn activate(z: __m256, relu: bool) -> __m256 {
+    if relu {
+        _mm256_max_ps(z, _mm256_setzero_ps())
+    } else {
+        z
     }
 }
 
-/// Computes `z = x · kernel + bias` for one input and `units >= LANES`: each element
-/// is `fma(x[r], kernel[j], bias[j])`, as in [`affine_rows`]. Each chunk of kernel
-/// and bias stays in registers over all rows.
+/// Computes `z = x · kernel + bias` for one input and `units >= LANES`, and writes it
+/// as [`affine`] does: each element is `fma(x[r], kernel[j], bias[j])`, as in
+/// [`affine_rows`]. Each chunk of kernel and bias stays in registers over all rows.
 #[target_feature(enable = "avx2,fma")]
 fn outer_product(
     x: &[f32],
     kernel: &[f32],
     bias: &[f32],
-    z: &mut [f32],
-    mut relu_output: Option<&mut [f32]>,
+    output: &mut [f32],
+    relu: bool,
     units: usize,
 ) {
-    let zero = _mm256_setzero_ps();
     for j in chunk_starts(units) {
         let k = load(&kernel[j..]);
         let start = if bias.is_empty() {
-            zero
+            _mm256_setzero_ps()
         } else {
             load(&bias[j..])
         };
-        for (r, &xr) in x.iter().enumerate() {
-            let zr = _mm256_fmadd_ps(_mm256_set1_ps(xr), k, start);
-            store(&mut z[r * units + j..], zr);
-            if let Some(output) = relu_output.as_deref_mut() {
-                store(&mut output[r * units + j..], _mm256_max_ps(zr, zero));
-            }
+        for (row, &xr) in output.chunks_exact_mut(units).zip(x) {
+            let z = _mm256_fmadd_ps(_mm256_set1_ps(xr), k, start);
+            store(&mut row[j..], activate(z, relu));
         }
     }
 }
 
-/// Computes `R` rows of `z = x · kernel + bias`, and of `relu(z)` when `relu_output`
-/// is given, for `units >= LANES`. Each element starts at its bias and adds
+/// Computes `R` rows of `z = x · kernel + bias` for `units >= LANES`, and writes them
+/// as [`affine`] does. Each element starts at its bias and adds
 /// `x[r, i] · kernel[i, j]` for `i = 0, 1, …` in order. A last chunk that overlaps
 /// the one before it stores the same values again.
 #[target_feature(enable = "avx2,fma")]
@@ -112,15 +107,14 @@ fn affine_rows<const R: usize>(
     x: &[f32],
     kernel: &[f32],
     bias: &[f32],
-    z: &mut [f32],
-    mut relu_output: Option<&mut [f32]>,
+    output: &mut [f32],
+    relu: bool,
     inputs: usize,
     units: usize,
 ) {
-    let zero = _mm256_setzero_ps();
     for j in chunk_starts(units) {
         let start = if bias.is_empty() {
-            zero
+            _mm256_setzero_ps()
         } else {
             load(&bias[j..])
         };
@@ -133,12 +127,7 @@ fn affine_rows<const R: usize>(
         }
 
         for (r, &acc_r) in acc.iter().enumerate() {
-            store(&mut z[r * units + j..], acc_r);
-        }
-        if let Some(output) = relu_output.as_deref_mut() {
-            for (r, &acc_r) in acc.iter().enumerate() {
-                store(&mut output[r * units + j..], _mm256_max_ps(acc_r, zero));
-            }
+            store(&mut output[r * units + j..], activate(acc_r, relu));
         }
     }
 }
@@ -163,12 +152,12 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
         let dz = match grad_z {
             GradZ::Given(dz) => &dz[..len],
             GradZ::Relu {
-                z,
+                output,
                 grad_output,
                 scratch,
             } => {
                 let dz = &mut scratch[..len];
-                relu_backward(&z[..len], &grad_output[..len], dz);
+                relu_backward(&output[..len], &grad_output[..len], dz);
                 dz
             }
         };
@@ -188,12 +177,12 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
             }
         }
         GradZ::Relu {
-            z,
+            output,
             grad_output,
             scratch,
         } => {
             let source = DzSource::Relu {
-                z: &z[..len],
+                output: &output[..len],
                 grad_output: &grad_output[..len],
             };
             let dz = &mut scratch[..len];
@@ -218,7 +207,7 @@ struct ParameterGradients<'a> {
 enum DzSource<'a> {
     Given(&'a [f32]),
     Relu {
-        z: &'a [f32],
+        output: &'a [f32],
         grad_output: &'a [f32],
     },
 }
@@ -228,8 +217,12 @@ enum DzSource<'a> {
 fn dz_chunk(source: DzSource<'_>, offset: usize) -> __m256 {
     match source {
         DzSource::Given(dz) => load(&dz[offset..]),
-        DzSource::Relu { z, grad_output } => {
-            let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(load(&z[offset..]), _mm256_setzero_ps());
+        DzSource::Relu {
+            output,
+            grad_output,
+        } => {
+            let positive =
+                _mm256_cmp_ps::<_CMP_GT_OQ>(load(&output[offset..]), _mm256_setzero_ps());
             let derivative = _mm256_and_ps(positive, _mm256_set1_ps(1.0));
             _mm256_mul_ps(load(&grad_output[offset..]), derivative)
         }
@@ -447,7 +440,10 @@ pub(super) fn relu_backward(z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) 
     }
 
     // An overlapping last chunk writes the same values again.
-    let source = DzSource::Relu { z, grad_output };
+    let source = DzSource::Relu {
+        output: z,
+        grad_output,
+    };
     for j in chunk_starts(len) {
         store(&mut grad_z[j..], dz_chunk(source, j));
     }

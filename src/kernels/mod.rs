@@ -50,8 +50,8 @@ impl Isa {
     }
 }
 
-/// Computes `z = x · kernel + bias` for `batch` rows, and `relu(z)` into
-/// `relu_output` when given, in the same pass where the kernels can.
+/// Computes `z = x · kernel + bias` for `batch` rows and writes `z`, or `relu(z)` in
+/// the same pass when `relu` is set, into `output`.
 ///
 /// # Panics
 /// If a slice is shorter than its shape needs.
@@ -61,26 +61,24 @@ pub(crate) fn affine(
     x: &[f32],
     kernel: &[f32],
     bias: &[f32],
-    z: &mut [f32],
-    relu_output: Option<&mut [f32]>,
+    output: &mut [f32],
+    relu: bool,
     shape: Shape,
 ) {
-    shape.check(x, kernel, bias, z);
-    let len = shape.batch * shape.units;
-    let relu_output = relu_output.map(|output| &mut output[..len]);
+    shape.check(x, kernel, bias, output);
 
     #[cfg(target_arch = "x86_64")]
     if isa.avx2_fma {
         // SAFETY: `isa.avx2_fma` is only set by `Isa::detect` after the CPU reported
         // AVX2 and FMA, which is all that `avx2::affine` requires.
-        unsafe { avx2::affine(x, kernel, bias, z, relu_output, shape) };
+        unsafe { avx2::affine(x, kernel, bias, output, relu, shape) };
         return;
     }
 
     let _ = isa;
-    affine_generic::<false>(x, kernel, bias, z, shape);
-    if let Some(output) = relu_output {
-        relu_generic(&z[..len], output);
+    affine_generic::<false>(x, kernel, bias, output, shape);
+    if relu {
+        relu_in_place(&mut output[..shape.batch * shape.units]);
     }
 }
 
@@ -163,6 +161,14 @@ fn relu_generic(z: &[f32], output: &mut [f32]) {
     }
 }
 
+/// Replaces every value `v` by `max(v, 0)`.
+#[inline(always)]
+fn relu_in_place(values: &mut [f32]) {
+    for v in values {
+        *v = v.max(0.0);
+    }
+}
+
 #[inline(always)]
 fn relu_backward_generic(z: &[f32], grad_output: &[f32], grad_z: &mut [f32]) {
     for ((d, &v), &g) in grad_z.iter_mut().zip(z).zip(grad_output) {
@@ -213,11 +219,12 @@ pub(crate) struct AffineGradients<'a> {
 pub(crate) enum GradZ<'a> {
     /// `dz` itself.
     Given(&'a [f32]),
-    /// The gradient through relu, `dz = grad_output · (1 if z > 0 else 0)`. The
-    /// kernels compute it in the same pass as the parameter gradients where they can,
-    /// and write it into `scratch` where they need it again.
+    /// The gradient through relu, `dz = grad_output · (1 if output > 0 else 0)`, which
+    /// is relu's derivative because relu's output is positive exactly where `z` is.
+    /// The kernels compute it in the same pass as the parameter gradients where they
+    /// can, and write it into `scratch` where they need it again.
     Relu {
-        z: &'a [f32],
+        output: &'a [f32],
         grad_output: &'a [f32],
         scratch: &'a mut [f32],
     },
@@ -229,11 +236,11 @@ impl GradZ<'_> {
         match self {
             GradZ::Given(dz) => assert!(dz.len() >= len, "dz is too short"),
             GradZ::Relu {
-                z,
+                output,
                 grad_output,
                 scratch,
             } => {
-                assert!(z.len() >= len, "z is too short");
+                assert!(output.len() >= len, "output is too short");
                 assert!(grad_output.len() >= len, "grad_output is too short");
                 assert!(scratch.len() >= len, "scratch is too short");
             }
@@ -446,12 +453,12 @@ fn resolve_generic<'a>(grad_z: GradZ<'a>, len: usize) -> &'a [f32] {
     match grad_z {
         GradZ::Given(dz) => &dz[..len],
         GradZ::Relu {
-            z,
+            output,
             grad_output,
             scratch,
         } => {
             let dz = &mut scratch[..len];
-            relu_backward_generic(&z[..len], &grad_output[..len], dz);
+            relu_backward_generic(&output[..len], &grad_output[..len], dz);
             dz
         }
     }
@@ -695,7 +702,7 @@ mod tests {
                 let kernel = pattern(inputs * units, 0.2);
                 let bias = pattern(units, 0.3);
                 let mut z = vec![0.0; batch * units];
-                affine(isa, &x, &kernel, &bias, &mut z, None, shape);
+                affine(isa, &x, &kernel, &bias, &mut z, false, shape);
 
                 for b in 0..batch {
                     for j in 0..units {
@@ -727,7 +734,7 @@ mod tests {
                 let kernel = pattern(inputs * units, 0.5);
                 let bias = pattern(units, 0.6);
                 let mut all = vec![0.0; batch * units];
-                affine(isa, &x, &kernel, &bias, &mut all, None, shape);
+                affine(isa, &x, &kernel, &bias, &mut all, false, shape);
 
                 let single = Shape { batch: 1, ..shape };
                 for b in 0..batch {
@@ -738,7 +745,7 @@ mod tests {
                         &kernel,
                         &bias,
                         &mut one,
-                        None,
+                        false,
                         single,
                     );
                     assert_eq!(
@@ -826,8 +833,9 @@ mod tests {
                 let kernel = pattern(inputs * units, 1.1);
                 let bias = pattern(units, 1.2);
                 let mut z = vec![0.0; batch * units];
+                affine(isa, &x, &kernel, &bias, &mut z, false, shape);
                 let mut fused = vec![f32::NAN; batch * units];
-                affine(isa, &x, &kernel, &bias, &mut z, Some(&mut fused), shape);
+                affine(isa, &x, &kernel, &bias, &mut fused, true, shape);
 
                 let mut separate = vec![f32::NAN; batch * units];
                 relu(isa, &z, &mut separate);
@@ -861,7 +869,7 @@ mod tests {
                     &kernel,
                     shape,
                     GradZ::Relu {
-                        z: &z,
+                        output: &z,
                         grad_output: &grad_output,
                         scratch: &mut scratch,
                     },
