@@ -1,9 +1,9 @@
 //! The kernels written with AVX2 and FMA intrinsics, eight f32 lanes per register.
 //!
 //! Every function here is compiled with AVX2 and FMA enabled, so the parent module
-//! calls them only after `Isa::detect` confirmed both. Each output element goes
-//! through the same operations, in the same order, as in the parent's generic code
-//! with `FMA` set, except for the order of the terms inside a dot product or a sum.
+//! calls them only after `Isa::detect` confirmed both. As in the parent's generic
+//! code, each output element goes through the same operations whatever the batch
+//! size, which `affine_row_does_not_depend_on_batch` checks.
 
 use std::arch::x86_64::{
     __m256, _CMP_GT_OQ, _mm_add_ss, _mm_cvtss_f32, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps,
@@ -202,7 +202,7 @@ struct ParameterGradients<'a> {
     bias_grad: &'a mut [f32],
 }
 
-/// Where [`wide_parameter_gradients`] reads `dz` from.
+/// The source of `dz` for [`wide_parameter_gradients`].
 #[derive(Clone, Copy)]
 enum DzSource<'a> {
     Given(&'a [f32]),
@@ -472,7 +472,7 @@ fn add_outer_products(acc: &mut [f32], a: &[f32], b: &[f32], a_cols: usize, b_co
 }
 
 /// Adds `Σ_r scales[r] · rows[r]` to `acc`, one row after the other, where `rows`
-/// holds `R` rows of `acc.len()` values.
+/// contains `R` rows of `acc.len()` values.
 #[target_feature(enable = "avx2,fma")]
 fn add_scaled_rows<const R: usize>(acc: &mut [f32], scales: [f32; R], rows: &[f32]) {
     let cols = acc.len();
@@ -623,7 +623,7 @@ fn dot_rows(x: &[f32], kernel: &[f32], start: f32, z: &mut [f32]) {
 #[target_feature(enable = "avx2,fma")]
 fn transposed_sum(rows: [__m256; LANES]) -> __m256 {
     // Within each 128-bit half, hadd adds neighbouring lanes: after two rounds the
-    // lower half holds (v0 + v1) + (v2 + v3) and the upper (v4 + v5) + (v6 + v7) of
+    // lower half contains (v0 + v1) + (v2 + v3) and the upper (v4 + v5) + (v6 + v7) of
     // four rows each.
     let pairs = [
         _mm256_hadd_ps(rows[0], rows[1]),

@@ -18,8 +18,8 @@
 //!
 //! TODO: wide layers (hundreds of units) use the same register-blocked loops as narrow
 //! ones. A cache-blocked matrix-multiply crate such as `gemm` or `faer` may be faster
-//! for them but was not measured; compare it on the medium network of
-//! `benches/training.rs` before adding one.
+//! for them, but it was not measured. Compare one on the medium network of
+//! `benches/training.rs` before adding it.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -38,7 +38,7 @@ pub(crate) struct Isa {
 }
 
 impl Isa {
-    /// The fastest instruction set that the running CPU supports.
+    /// Returns the fastest instruction set that the running CPU supports.
     pub(crate) fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
@@ -51,7 +51,7 @@ impl Isa {
         Isa { avx2_fma: false }
     }
 
-    /// The baseline target, without any run-time feature.
+    /// Returns the baseline target, without any run-time feature.
     #[cfg(test)]
     pub(crate) fn baseline() -> Isa {
         Isa { avx2_fma: false }
@@ -501,7 +501,7 @@ fn add_outer_products<const FMA: bool>(
 }
 
 /// Adds `Σ_r scales[r] · rows[r]` to `acc`, one row after the other, where `rows`
-/// holds `R` rows of `acc.len()` values.
+/// contains `R` rows of `acc.len()` values.
 #[inline(always)]
 fn add_scaled_rows<const FMA: bool, const R: usize>(
     acc: &mut [f32],
