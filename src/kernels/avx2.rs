@@ -161,6 +161,10 @@ pub(super) fn affine_backward(gradients: AffineGradients<'_>, kernel: &[f32], sh
                 dz
             }
         };
+        if shape.units == 1 && shape.inputs >= LANES {
+            one_unit_gradients(x, dz, kernel, parameters, grad_input, shape);
+            return;
+        }
         narrow_parameter_gradients(x, dz, parameters, shape);
         if let Some(grad_input) = grad_input {
             input_gradient(grad_input, kernel, dz, shape);
@@ -357,6 +361,46 @@ fn keep_old_lanes(old: __m256, new: __m256, mask: Option<__m256>) -> __m256 {
     match mask {
         Some(mask) => _mm256_blendv_ps(old, new, mask),
         None => new,
+    }
+}
+
+/// Computes the gradients of a one-unit layer with `inputs >= LANES` in one pass over
+/// chunks of inputs: the kernel gradient `Σ_r dz[r] · x[r]`, added in row order in
+/// registers, the bias gradient `Σ_r dz[r]`, and the input gradient
+/// `dz[r] · kernel` when `grad_input` is given.
+#[target_feature(enable = "avx2,fma")]
+fn one_unit_gradients(
+    x: &[f32],
+    dz: &[f32],
+    kernel: &[f32],
+    parameters: ParameterGradients<'_>,
+    mut grad_input: Option<&mut [f32]>,
+    shape: Shape,
+) {
+    let ParameterGradients {
+        kernel_grad,
+        bias_grad,
+    } = parameters;
+    let inputs = shape.inputs;
+    let dz = &dz[..shape.batch];
+
+    // Each chunk sums all rows from zero and writes whole products, so where the last
+    // chunk overlaps the one before it, it stores the same values again.
+    for j in chunk_starts(inputs) {
+        let k = load(&kernel[j..]);
+        let mut sum = _mm256_setzero_ps();
+        for (r, &d) in dz.iter().enumerate() {
+            let d = _mm256_set1_ps(d);
+            sum = _mm256_fmadd_ps(d, load(&x[r * inputs + j..]), sum);
+            if let Some(grad_input) = grad_input.as_deref_mut() {
+                store(&mut grad_input[r * inputs + j..], _mm256_mul_ps(k, d));
+            }
+        }
+        store(&mut kernel_grad[j..], sum);
+    }
+
+    if !bias_grad.is_empty() {
+        bias_grad[0] = self::sum(dz);
     }
 }
 
