@@ -1,5 +1,7 @@
-//! The inner loops of the dense layer, compiled twice: once for the baseline target and
-//! once with AVX2 and FMA, chosen at run time so that one binary runs fast on any x86-64.
+//! The inner loops of the dense layer: generic code for any target, and on x86-64 an
+//! AVX2+FMA version written with intrinsics in `avx2`. [`Isa::detect`] chooses between
+//! them at run time, so one binary runs fast on any x86-64 CPU without a `target-cpu`
+//! flag.
 //!
 //! All matrices are row-major slices. `x` is `(batch, inputs)`, the kernel
 //! `(inputs, units)`, the bias `(units,)` or empty, and `z` and `dz` are
@@ -7,11 +9,12 @@
 //!
 //! Every output element is computed by the same sequence of operations whatever the
 //! batch size and whatever the element's position in the batch, so a row's result does
-//! not depend on how many rows are computed together. The AVX2 build fuses each
-//! multiply-add into one FMA, which rounds once, so its results can differ in the last
-//! bits from the baseline build. One machine always picks the same build, so training
-//! stays bit-identical from run to run there, but two machines whose CPUs differ in AVX2
-//! or FMA support can give slightly different weights.
+//! not depend on how many rows are computed together. The AVX2 version fuses each
+//! multiply-add into one FMA, which rounds once, and sums dot products in another
+//! order, so its results can differ in the last bits from the generic code. One
+//! machine always picks the same version, so training stays bit-identical from run to
+//! run there, but two machines whose CPUs differ in AVX2 or FMA support can give
+//! slightly different weights.
 //!
 //! The AVX2 kernels need Rust 1.87, which lets safe code call the `std::arch`
 //! intrinsics inside a `#[target_feature]` function.
@@ -30,7 +33,7 @@ const LANES: usize = 8;
 /// Rows that share each load of a kernel or accumulator chunk.
 const BLOCK_ROWS: usize = 4;
 
-/// The instruction set that the kernels run with, detected once per call site.
+/// The instruction set that the kernels run with, detected at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Isa {
     /// True only when the running CPU was checked to support AVX2 and FMA.
@@ -42,7 +45,7 @@ impl Isa {
     pub(crate) fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            // std caches the CPUID result, so this is two atomic loads after the first call.
+            // std caches the CPUID result, so this is cheap after the first call.
             let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma");
             Isa { avx2_fma }
