@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::initializer::Initializer;
+use crate::kernels::{self, AffineGradients, GradZ, Isa, Shape};
 use crate::layer::{Layer, LayerConfig, NamedTensor};
 
 /// The settings of a [`Dense`] layer, with Keras's names and defaults.
@@ -104,6 +105,14 @@ impl Dense {
     pub fn bias(&self) -> &[f32] {
         &self.bias
     }
+
+    fn shape(&self, batch: usize) -> Shape {
+        Shape {
+            batch,
+            inputs: self.inputs.unwrap_or(0),
+            units: self.config.units,
+        }
+    }
 }
 
 impl Layer for Dense {
@@ -147,26 +156,20 @@ impl Layer for Dense {
     }
 
     fn forward(&mut self, input: &[f32], batch: usize) -> &[f32] {
-        let (inputs, units) = (self.inputs.unwrap_or(0), self.config.units);
-        let z = &mut self.pre_activation[..batch * units];
+        let shape = self.shape(batch);
+        let len = batch * shape.units;
+        let (kernel, bias) = (&self.kernel, &self.bias);
+        let output = &mut self.output[..len];
 
-        for (row, x) in z.chunks_exact_mut(units).zip(input.chunks_exact(inputs)) {
-            if self.bias.is_empty() {
-                row.fill(0.0);
-            } else {
-                row.copy_from_slice(&self.bias);
-            }
-            for (&xi, kernel_row) in x.iter().zip(self.kernel.chunks_exact(units)) {
-                for (zj, &kij) in row.iter_mut().zip(kernel_row) {
-                    *zj += xi * kij;
-                }
-            }
-        }
-
+        // Relu is applied in the same pass as the affine map, and its backward pass
+        // needs only the output, so z is not stored.
         let activation = self.config.activation;
-        let output = &mut self.output[..batch * units];
-        for (out, &zj) in output.iter_mut().zip(z.iter()) {
-            *out = activation.apply(zj);
+        if activation == Activation::Relu {
+            kernels::affine(Isa::detect(), input, kernel, bias, output, true, shape);
+        } else {
+            let z = &mut self.pre_activation[..len];
+            kernels::affine(Isa::detect(), input, kernel, bias, z, false, shape);
+            activation.apply_slice(z, output);
         }
         output
     }
@@ -182,38 +185,34 @@ impl Layer for Dense {
         grad_input: Option<&mut [f32]>,
         batch: usize,
     ) {
-        let (inputs, units) = (self.inputs.unwrap_or(0), self.config.units);
-        let activation = self.config.activation;
+        let shape = self.shape(batch);
+        let len = batch * shape.units;
+        let (z, output) = (&self.pre_activation[..len], &self.output[..len]);
+        let grad_output = &grad_output[..len];
+        let scratch = &mut self.grad_pre_activation[..len];
 
-        let dz = &mut self.grad_pre_activation[..batch * units];
-        let z = &self.pre_activation[..batch * units];
-        let out = &self.output[..batch * units];
-        for (((d, &g), &zj), &oj) in dz.iter_mut().zip(grad_output).zip(z).zip(out) {
-            *d = g * activation.derivative(zj, oj);
-        }
+        // Linear needs no work, because g · 1 is g exactly, and the kernels fuse relu.
+        let grad_z = match self.config.activation {
+            Activation::Linear => GradZ::Given(grad_output),
+            Activation::Relu => GradZ::Relu {
+                output,
+                grad_output,
+                scratch,
+            },
+            other => {
+                other.backward_slice(z, output, grad_output, scratch);
+                GradZ::Given(scratch)
+            }
+        };
 
-        self.kernel_grad.fill(0.0);
-        self.bias_grad.fill(0.0);
-        for (x, dz_row) in input.chunks_exact(inputs).zip(dz.chunks_exact(units)) {
-            for (&xi, grad_row) in x.iter().zip(self.kernel_grad.chunks_exact_mut(units)) {
-                for (gij, &dj) in grad_row.iter_mut().zip(dz_row) {
-                    *gij += xi * dj;
-                }
-            }
-            for (gj, &dj) in self.bias_grad.iter_mut().zip(dz_row) {
-                *gj += dj;
-            }
-        }
-
-        let Some(grad_input) = grad_input else { return };
-        for (dx, dz_row) in grad_input[..batch * inputs]
-            .chunks_exact_mut(inputs)
-            .zip(dz.chunks_exact(units))
-        {
-            for (dxi, kernel_row) in dx.iter_mut().zip(self.kernel.chunks_exact(units)) {
-                *dxi = kernel_row.iter().zip(dz_row).map(|(&k, &d)| k * d).sum();
-            }
-        }
+        let gradients = AffineGradients {
+            x: input,
+            grad_z,
+            kernel_grad: &mut self.kernel_grad,
+            bias_grad: &mut self.bias_grad,
+            grad_input,
+        };
+        kernels::affine_backward(Isa::detect(), gradients, &self.kernel, shape);
     }
 
     fn visit_parameters(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {

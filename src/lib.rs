@@ -22,6 +22,7 @@ pub mod experiment;
 pub mod expression;
 pub mod history;
 pub mod initializer;
+mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod matrix;

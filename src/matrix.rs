@@ -23,7 +23,7 @@ pub struct ShapeError {
 impl Matrix {
     /// Creates a matrix from row-major values, `data.len()` must be a multiple of `cols`.
     pub fn from_rows(data: Vec<f32>, cols: usize) -> Result<Self, ShapeError> {
-        if cols == 0 || data.len() % cols != 0 {
+        if cols == 0 || !data.len().is_multiple_of(cols) {
             return Err(ShapeError {
                 len: data.len(),
                 cols,

@@ -414,7 +414,7 @@ impl Sequential {
             }
 
             if let Some(every) = options.checkpoint_every {
-                if every > 0 && epoch % every == 0 {
+                if every > 0 && epoch.is_multiple_of(every) {
                     callback.on_checkpoint(&self.checkpoint(&history, &rng));
                 }
                 if is_best_validation(&history) {
@@ -732,10 +732,25 @@ impl Workspace {
 
     /// Copies the rows listed in `rows` into the batch buffers.
     fn gather(&mut self, x: &Matrix, y: &Matrix, rows: &[usize]) {
-        for (slot, &row) in rows.iter().enumerate() {
-            self.x[slot * self.inputs..(slot + 1) * self.inputs].copy_from_slice(x.row(row));
-            self.y[slot * self.outputs..(slot + 1) * self.outputs].copy_from_slice(y.row(row));
+        gather_rows(&mut self.x, x, rows);
+        gather_rows(&mut self.y, y, rows);
+    }
+}
+
+/// Copies the rows of `source` listed in `rows` into consecutive rows of `target`.
+fn gather_rows(target: &mut [f32], source: &Matrix, rows: &[usize]) {
+    // One column takes an element loop, because a copy call per value costs more than
+    // the copy itself.
+    if source.cols() == 1 {
+        let values = source.as_slice();
+        for (value, &row) in target.iter_mut().zip(rows) {
+            *value = values[row];
         }
+        return;
+    }
+
+    for (target_row, &row) in target.chunks_exact_mut(source.cols()).zip(rows) {
+        target_row.copy_from_slice(source.row(row));
     }
 }
 

@@ -133,7 +133,7 @@ impl Callback for Progress {
         self.reached = (epoch, step);
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
-            if step % 64 == 0 {
+            if step.is_multiple_of(64) {
                 bar.set_message(format!("- loss: {mean_loss:.4e}"));
             }
         }

@@ -222,7 +222,7 @@ pub(super) fn decimal_year(year: u32, month: u32, day: u32) -> Result<f64, Strin
 }
 
 fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// Returns the length of `month` (1 to 12) in `year`, or 0 for a month outside 1 to 12.
