@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::callback::Callback;
 use crate::config::{ExperimentConfig, Interval};
 use crate::data::ExperimentData;
+use crate::diagnostics::DistanceBin;
 use crate::experiment::{self, ExperimentMetrics};
 use crate::history::History;
 
@@ -203,6 +204,34 @@ pub struct VariantSummary {
     pub rmse_ratio: Option<f64>,
     /// Mean fit time in seconds.
     pub fit_seconds: Option<f64>,
+    /// Mean over seeds of each distance band's MSE; the bands are the same for every
+    /// run of the same data.
+    pub error_by_distance: Vec<DistanceBin>,
+}
+
+/// Averages the runs' error-by-distance bands, band by band, over the runs that have
+/// rows in the band.
+fn mean_error_by_distance(runs: &[&FinishedRun]) -> Vec<DistanceBin> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .metrics
+        .diagnostics
+        .error_by_distance
+        .iter()
+        .enumerate()
+        .map(|(index, band)| {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter_map(|run| run.metrics.diagnostics.error_by_distance.get(index)?.mse)
+                .collect();
+            DistanceBin {
+                mse: Spread::of(&values).map(|spread| spread.mean),
+                ..*band
+            }
+        })
+        .collect()
 }
 
 /// Summarises each variant's finished runs; `statuses` are in job order.
@@ -234,6 +263,7 @@ pub fn summarize(comparison: &Comparison, statuses: &[RunStatus]) -> Vec<Variant
                 linearity_r2: mean(collect(&|run| run.metrics.diagnostics.linearity_r2)),
                 rmse_ratio: mean(collect(&|run| run.metrics.diagnostics.rmse_ratio)),
                 fit_seconds: mean(collect(&|run| Some(run.metrics.fit_seconds))),
+                error_by_distance: mean_error_by_distance(&runs),
             }
         })
         .collect()

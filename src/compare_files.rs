@@ -18,9 +18,20 @@ pub const SUMMARY_JSON: &str = "summary.json";
 pub const COMPARISON_PNG: &str = "comparison.png";
 /// The SVG version of the overlay.
 pub const COMPARISON_SVG: &str = "comparison.svg";
+/// Each variant's mean error against distance from the training range.
+pub const ERROR_BY_DISTANCE_PNG: &str = "error_by_distance.png";
+/// The SVG version of the error plot.
+pub const ERROR_BY_DISTANCE_SVG: &str = "error_by_distance.svg";
 
 /// Every file name at the top of a comparison's directory.
-pub const OUTPUT_FILES: [&str; 4] = [SUMMARY_CSV, SUMMARY_JSON, COMPARISON_PNG, COMPARISON_SVG];
+pub const OUTPUT_FILES: [&str; 6] = [
+    SUMMARY_CSV,
+    SUMMARY_JSON,
+    COMPARISON_PNG,
+    COMPARISON_SVG,
+    ERROR_BY_DISTANCE_PNG,
+    ERROR_BY_DISTANCE_SVG,
+];
 
 /// Line colours of the variants, in order; they repeat after ten variants.
 const PALETTE: [(u8, u8, u8); 10] = [
@@ -188,6 +199,38 @@ pub fn overlay_plot(comparison: &Comparison, statuses: &[RunStatus]) -> Option<L
             format!("training range {}", range.rounded()),
         )),
         bands,
+        series,
+    })
+}
+
+/// Draws each variant's mean MSE in each band of distance from the training range,
+/// at the band's middle; `None` when no run has rows outside the training range.
+pub fn error_by_distance_plot(summaries: &[VariantSummary]) -> Option<LinePlot> {
+    let series: Vec<Series> = summaries
+        .iter()
+        .enumerate()
+        .map(|(v, summary)| Series {
+            label: summary.name.clone(),
+            points: summary
+                .error_by_distance
+                .iter()
+                .filter_map(|band| Some(((band.distance_lo + band.distance_hi) / 2.0, band.mse?)))
+                .collect(),
+            style: SeriesStyle::Line,
+            color: PALETTE[v % PALETTE.len()],
+        })
+        .filter(|series| !series.points.is_empty())
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+
+    Some(LinePlot {
+        title: "mean squared error against distance from the training range".to_string(),
+        x_label: "distance from the training range".to_string(),
+        y_label: "MSE (mean over seeds)".to_string(),
+        shaded: None,
+        bands: Vec::new(),
         series,
     })
 }

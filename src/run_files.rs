@@ -243,7 +243,8 @@ pub fn error_by_distance_plot(
     }
 }
 
-fn write_plot(
+/// Writes `plot` as PNG and SVG into `directory`, atomically, and returns both paths.
+pub fn write_plot(
     directory: &Path,
     plot: &LinePlot,
     png_name: &str,

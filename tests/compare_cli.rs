@@ -91,6 +91,10 @@ fn compare_writes_summary_plot_and_runs() {
     assert_eq!(summary[0]["runs"], 2);
     assert!(summary[0]["mse_out_of_range"]["median"].is_number());
     assert!(summary[1]["linearity_r2"].is_number());
+    assert_eq!(
+        summary[0]["error_by_distance"].as_array().unwrap().len(),
+        10
+    );
 
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");

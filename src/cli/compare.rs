@@ -12,9 +12,9 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use outrange::compare::{Comparison, RunStatus, Variant, VariantSummary, summarize};
-use outrange::compare_files;
 use outrange::config::PartialConfig;
 use outrange::data::ExperimentData;
+use outrange::{compare_files, run_files};
 
 use super::args::{CompareArgs, Verbosity};
 use super::{EXIT_INTERRUPTED, Failure, settings};
@@ -201,21 +201,29 @@ fn report(
 
     let mut files = compare_files::write_summary(directory, &summaries).map_err(Failure::failed)?;
     match compare_files::overlay_plot(comparison, statuses) {
-        Some(plot) => {
-            let png = directory.join(compare_files::COMPARISON_PNG);
-            let svg = directory.join(compare_files::COMPARISON_SVG);
-            let png_bytes = plot.to_png().map_err(Failure::failed)?;
-            outrange::output::write_atomic(&png, &png_bytes).map_err(Failure::failed)?;
-            outrange::output::write_atomic(
-                &svg,
-                plot.to_svg().map_err(Failure::failed)?.as_bytes(),
+        Some(plot) => files.extend(
+            run_files::write_plot(
+                directory,
+                &plot,
+                compare_files::COMPARISON_PNG,
+                compare_files::COMPARISON_SVG,
             )
-            .map_err(Failure::failed)?;
-            files.extend([png, svg]);
-        }
+            .map_err(Failure::failed)?,
+        ),
         None => println!(
             "No overlay plot: it needs finished runs with one input and the same evaluation rows."
         ),
+    }
+    if let Some(plot) = compare_files::error_by_distance_plot(&summaries) {
+        files.extend(
+            run_files::write_plot(
+                directory,
+                &plot,
+                compare_files::ERROR_BY_DISTANCE_PNG,
+                compare_files::ERROR_BY_DISTANCE_SVG,
+            )
+            .map_err(Failure::failed)?,
+        );
     }
     let names: Vec<String> = files
         .iter()
