@@ -157,6 +157,8 @@ impl Callback for Progress {
                             .progress_chars("━━─"),
                     );
                     bar.finish_with_message(summary);
+                    // indicatif leaves the cursor after the finished bar; the next epoch starts below it.
+                    eprintln!();
                 }
             }
             Mode::Lines => {
