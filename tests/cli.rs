@@ -1,9 +1,9 @@
 //! The `outrange` binary as a user runs it: outputs, exit codes and error messages.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use serde_json::Value;
+mod common;
+use common::*;
 
 /// Settings that keep a run short: 200 training points, 2 epochs.
 const QUICK: [&str; 8] = [
@@ -16,26 +16,6 @@ const QUICK: [&str; 8] = [
     "--verbose",
     "0",
 ];
-
-fn outrange(args: &[&str], directory: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args(args)
-        .current_dir(directory)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 #[test]
 fn run_writes_every_output() {
@@ -449,39 +429,20 @@ fn bad_validation_settings_exit_two() {
 #[cfg(unix)]
 #[test]
 fn interrupted_run_saves_model_and_history() {
-    use std::io::{BufRead, BufReader};
-
     let directory = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args([
-            "run",
-            "--epochs",
-            "100000",
-            "--train-samples",
-            "2000",
-            "--verbose",
-            "2",
-            "--out",
-            "o",
-        ])
-        .current_dir(directory.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("Epoch 1/100000"), "{first}");
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-
-    let rest: Vec<String> = lines.map(|line| line.unwrap()).collect();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
-    let message = rest.join("\n");
+    let args = [
+        "run",
+        "--epochs",
+        "100000",
+        "--train-samples",
+        "2000",
+        "--verbose",
+        "2",
+        "--out",
+        "o",
+    ];
+    let (code, message) = interrupt_after_first_line(&args, directory.path(), "Epoch 1/100000");
+    assert_eq!(code, Some(130), "{message}");
     assert!(message.contains("Interrupted at epoch"), "{message}");
     assert!(directory.path().join("o/model.safetensors").is_file());
     let history = std::fs::read_to_string(directory.path().join("o/history.csv")).unwrap();
@@ -508,8 +469,6 @@ fn model_bits(path: &Path) -> Vec<u32> {
 #[cfg(unix)]
 #[test]
 fn resumed_run_matches_uninterrupted_run() {
-    use std::io::{BufRead, BufReader};
-
     let directory = tempfile::tempdir().unwrap();
     let settings = [
         "--epochs",
@@ -521,39 +480,21 @@ fn resumed_run_matches_uninterrupted_run() {
         "--seed",
         "3",
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args(
-            [
-                &[
-                    "run",
-                    "--checkpoint-every",
-                    "1",
-                    "--verbose",
-                    "2",
-                    "--out",
-                    "resumed",
-                ],
-                &settings[..],
-            ]
-            .concat(),
-        )
-        .current_dir(directory.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("Epoch 1/4000"), "{first}");
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let rest: Vec<String> = lines.map(|line| line.unwrap()).collect();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    let args = [
+        &[
+            "run",
+            "--checkpoint-every",
+            "1",
+            "--verbose",
+            "2",
+            "--out",
+            "resumed",
+        ],
+        &settings[..],
+    ]
+    .concat();
+    let (code, message) = interrupt_after_first_line(&args, directory.path(), "Epoch 1/4000");
+    assert_eq!(code, Some(130), "{message}");
 
     let resumed = outrange(
         &["run", "--resume", "resumed", "--verbose", "0"],

@@ -1,10 +1,11 @@
 //! `outrange compare` as a user runs it.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+
+mod common;
+use common::*;
 
 /// Settings that keep each run short.
 const QUICK: [&str; 8] = [
@@ -17,22 +18,6 @@ const QUICK: [&str; 8] = [
     "--verbose",
     "2",
 ];
-
-fn outrange(args: &[&str], directory: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args(args)
-        .current_dir(directory)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// The summary without fit times, which differ from run to run.
 fn summary_without_times(path: &Path) -> Value {
@@ -237,41 +222,26 @@ fn bad_compare_settings_exit_two() {
 #[test]
 fn interrupt_keeps_finished_runs() {
     let directory = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args([
-            "compare",
-            "--models",
-            "relu",
-            "--seeds",
-            "200",
-            "--threads",
-            "1",
-            "--out",
-            "o",
-            "--verbose",
-            "2",
-        ])
-        .args(["--train-samples", "2000", "--epochs", "5"])
-        .current_dir(directory.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-
     // Interrupt once the first run has finished.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("run 1/200 finished"), "{first}");
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-
-    let rest: Vec<String> = lines.map(|line| line.unwrap()).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
-    let message = rest.join("\n");
+    let args = [
+        "compare",
+        "--models",
+        "relu",
+        "--seeds",
+        "200",
+        "--threads",
+        "1",
+        "--out",
+        "o",
+        "--verbose",
+        "2",
+        "--train-samples",
+        "2000",
+        "--epochs",
+        "5",
+    ];
+    let (code, message) = interrupt_after_first_line(&args, directory.path(), "run 1/200 finished");
+    assert_eq!(code, Some(130), "{message}");
     assert!(message.contains("Interrupted:"), "{message}");
     assert!(message.contains("missing: relu seed"), "{message}");
 

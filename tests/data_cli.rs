@@ -1,29 +1,11 @@
 //! `outrange run` on CSV files and bundled datasets, as a user runs it.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn outrange(args: &[&str], directory: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_outrange"))
-        .args(args)
-        .current_dir(directory)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod common;
+use common::*;
 
 /// Runs with `args` plus a short training, into `out`, and checks success.
 fn run_ok(directory: &Path, out: &str, args: &[&str]) -> Value {
