@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a network on a function and measure it inside and outside its training range.
     ///
-    /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings or input.
+    /// Exit codes: 0 success, 1 training or writing failed, 2 invalid settings or input,
+    /// 130 interrupted with Ctrl-C (the model and finished epochs are saved).
     Run(Box<RunArgs>),
 
     /// Train several variants over several seeds, in parallel, and compare how they
