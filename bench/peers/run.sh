@@ -143,6 +143,9 @@ if prepare_outrange; then
   have_outrange=true
 fi
 
+# Other work on the machine slows every timing, so the output shows the load.
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+
 # Seeds are the outer loop, so that a slow phase of the machine spreads over
 # all frameworks instead of falling on one.
 for seed in $(seq 1 "$seeds"); do
@@ -157,7 +160,9 @@ done
 
 "$python" "$peers_dir/table.py" print "$results"
 echo
-echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'). Seeds 1 to $seeds. Raw results: $work_dir"
+echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')." \
+  "Load average (1, 5, 15 min) before the runs: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Seeds 1 to $seeds. Raw results: $work_dir"
 
 if [ "$peer_failures" -gt 0 ]; then
   warn "$peer_failures Python peer install(s) or run(s) failed, see the messages above"
