@@ -103,9 +103,15 @@ record_failure() {
 run_peer() {
   local framework=$1 seed=$2
   local log="$work_dir/$framework-seed-$seed.log"
+  local output
 
-  if (cd "$peers_dir" && ".venv-$framework/bin/python" "${framework}_x2.py" --seed "$seed") >>"$results" 2>"$log"; then
-    return 0
+  if output="$(cd "$peers_dir" && ".venv-$framework/bin/python" "${framework}_x2.py" --seed "$seed" 2>"$log")"; then
+    # A script that exits 0 without its result line has still failed.
+    if [[ "$(tail -n 1 <<<"$output")" == '{"framework": '* ]]; then
+      tail -n 1 <<<"$output" >>"$results"
+      return 0
+    fi
+    echo "run.sh: no JSON result line in the output: $output" >>"$log"
   fi
   warn "$framework failed with seed $seed. The end of $log:"
   tail -n 5 "$log" >&2

@@ -78,6 +78,10 @@ def format_mse(value):
     return "n/a" if value is None else f"{value:.2e}"
 
 
+def runs_cell(succeeded, failed):
+    return f"{succeeded} ({failed} failed)" if failed else str(succeeded)
+
+
 def table_rows(groups):
     """Return the table rows, with one row per timing that a framework reports."""
     reference_runs = groups.get(REFERENCE, ([], 0))[0]
@@ -87,7 +91,7 @@ def table_rows(groups):
     for name, (runs, failed) in groups.items():
         if not runs:
             if name == REFERENCE or failed:
-                rows.append([name, "missing", "missing", "n/a", "missing", "missing", f"0 ({failed} failed)"])
+                rows.append([name, "missing", "missing", "n/a", "missing", "missing", runs_cell(0, failed)])
             continue
 
         version = runs[0]["version"]
@@ -101,8 +105,7 @@ def table_rows(groups):
             seconds = [r[key] for r in runs if key in r]
             median = statistics.median(seconds)
             ratio = "n/a" if not reference_median else f"{median / reference_median:.3g}"
-            runs_cell = f"{len(seconds)}" + (f" ({failed} failed)" if failed else "")
-            rows.append([label, version, format_seconds(seconds), ratio, mse_in, mse_out, runs_cell])
+            rows.append([label, version, format_seconds(seconds), ratio, mse_in, mse_out, runs_cell(len(seconds), failed)])
     return rows
 
 
