@@ -132,6 +132,9 @@ impl Layer for Dense {
         let units = self.config.units;
         self.inputs = Some(input_units);
 
+        // NOTE: A kernel too large for memory (such as --layers 100000000000) aborts the
+        // process on allocation instead of returning an error.
+
         self.kernel = vec![0.0; input_units * units];
         self.config
             .kernel_initializer
