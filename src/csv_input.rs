@@ -190,7 +190,9 @@ impl CsvSpec {
     /// Opens the data: the bundled `contents` when set, otherwise the file at `path`.
     fn open(&self) -> Result<Box<dyn std::io::Read>, CsvError> {
         if let Some(contents) = &self.contents {
-            return Ok(Box::new(std::io::Cursor::new(std::sync::Arc::clone(contents))));
+            return Ok(Box::new(std::io::Cursor::new(std::sync::Arc::clone(
+                contents,
+            ))));
         }
         let file = std::fs::File::open(&self.path).map_err(|source| CsvError::Io {
             path: self.path.clone(),
