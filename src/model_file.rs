@@ -147,13 +147,22 @@ impl Sequential {
             path: path.to_path_buf(),
             source,
         })?;
+        Sequential::load_bytes(&bytes, path)
+    }
+
+    /// Loads a model from the bytes of a model file, with the same checks as
+    /// [`Sequential::load`]. `path` only names the file in errors.
+    pub fn load_bytes(
+        bytes: &[u8],
+        path: &Path,
+    ) -> Result<(Sequential, ModelInfo), ModelFileError> {
         let file =
-            SafeTensors::deserialize(&bytes).map_err(|error| ModelFileError::NotSafetensors {
+            SafeTensors::deserialize(bytes).map_err(|error| ModelFileError::NotSafetensors {
                 path: path.to_path_buf(),
                 reason: describe(&error),
             })?;
         let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|error| ModelFileError::NotSafetensors {
+            SafeTensors::read_metadata(bytes).map_err(|error| ModelFileError::NotSafetensors {
                 path: path.to_path_buf(),
                 reason: describe(&error),
             })?;
