@@ -254,6 +254,11 @@ pub enum Source {
     Table(TableSource),
 }
 
+/// The largest `train_samples` or `test_samples`: 1,000 times the default. Checking a
+/// setting evaluates the function at every point, and the run keeps every point in
+/// memory, so without a limit a mistyped count could exhaust memory.
+pub const MAX_SAMPLES: usize = 10_000_000;
+
 /// A target function and where it is sampled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionSource {
@@ -263,9 +268,9 @@ pub struct FunctionSource {
     pub train_range: Interval,
     /// The inputs the model is tested on; default `[-2, 2]`.
     pub test_range: Interval,
-    /// Evenly spaced training points; default 10,000.
+    /// Evenly spaced training points; default 10,000, at most [`MAX_SAMPLES`].
     pub train_samples: usize,
-    /// Evenly spaced test points; default 10,000.
+    /// Evenly spaced test points; default 10,000, at most [`MAX_SAMPLES`].
     pub test_samples: usize,
     /// Standard deviation of Gaussian noise added to training targets; default 0.
     pub noise: f64,
@@ -355,6 +360,8 @@ pub enum ConfigError {
     },
     #[error("invalid {setting} 0: it must be at least 1")]
     Zero { setting: &'static str },
+    #[error("invalid {setting} {value}: it must be at most {MAX_SAMPLES}")]
+    TooManySamples { setting: &'static str, value: usize },
     #[error("invalid noise {0}: it must be a finite standard deviation >= 0")]
     InvalidNoise(f64),
     #[error(
@@ -829,6 +836,9 @@ impl FunctionSource {
             if value == 0 {
                 return Err(ConfigError::Zero { setting });
             }
+            if value > MAX_SAMPLES {
+                return Err(ConfigError::TooManySamples { setting, value });
+            }
         }
         if !(self.noise.is_finite() && self.noise >= 0.0) {
             return Err(ConfigError::InvalidNoise(self.noise));
@@ -949,6 +959,21 @@ mod tests {
                     ..Default::default()
                 },
                 "invalid test_samples 0",
+            ),
+            (
+                PartialConfig {
+                    train_samples: Some(MAX_SAMPLES + 1),
+                    ..Default::default()
+                },
+                "invalid train_samples 10000001: it must be at most 10000000",
+            ),
+            // Without the limit, checking this count requested 88 TB of memory and aborted.
+            (
+                PartialConfig {
+                    test_samples: Some(10_993_161_855_452),
+                    ..Default::default()
+                },
+                "invalid test_samples 10993161855452: it must be at most 10000000",
             ),
             (
                 PartialConfig {

@@ -39,6 +39,13 @@ impl DenseConfig {
             grad_pre_activation: Vec::new(),
         }
     }
+
+    /// Returns the number of parameters, kernel and bias, of the layer once built for
+    /// `input_units` inputs, or `None` when the count overflows `usize`.
+    pub fn parameter_count(&self, input_units: usize) -> Option<usize> {
+        let bias = if self.use_bias { self.units } else { 0 };
+        input_units.checked_mul(self.units)?.checked_add(bias)
+    }
 }
 
 /// A fully connected layer: `output = activation(input · kernel + bias)`.

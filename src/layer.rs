@@ -85,4 +85,19 @@ impl LayerConfig {
             LayerConfig::Dense(config) => Box::new(config.create()),
         }
     }
+
+    /// Returns the number of values per row that the layer outputs.
+    pub fn output_units(&self) -> usize {
+        match self {
+            LayerConfig::Dense(config) => config.units,
+        }
+    }
+
+    /// Returns the number of parameters of the layer once built for `input_units`
+    /// inputs, or `None` when the count overflows `usize`.
+    pub fn parameter_count(&self, input_units: usize) -> Option<usize> {
+        match self {
+            LayerConfig::Dense(config) => config.parameter_count(input_units),
+        }
+    }
 }

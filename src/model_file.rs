@@ -147,13 +147,22 @@ impl Sequential {
             path: path.to_path_buf(),
             source,
         })?;
+        Sequential::load_bytes(&bytes, path)
+    }
+
+    /// Loads a model from the bytes of a model file, with the same checks as
+    /// [`Sequential::load`]. `path` only names the file in errors.
+    pub fn load_bytes(
+        bytes: &[u8],
+        path: &Path,
+    ) -> Result<(Sequential, ModelInfo), ModelFileError> {
         let file =
-            SafeTensors::deserialize(&bytes).map_err(|error| ModelFileError::NotSafetensors {
+            SafeTensors::deserialize(bytes).map_err(|error| ModelFileError::NotSafetensors {
                 path: path.to_path_buf(),
                 reason: describe(&error),
             })?;
         let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|error| ModelFileError::NotSafetensors {
+            SafeTensors::read_metadata(bytes).map_err(|error| ModelFileError::NotSafetensors {
                 path: path.to_path_buf(),
                 reason: describe(&error),
             })?;
@@ -163,6 +172,8 @@ impl Sequential {
         let info = read_info(path, &metadata)?;
         let architecture: Architecture = parse_metadata(path, &metadata, "architecture")?
             .ok_or_else(|| invalid(path, "architecture", "the key is missing"))?;
+
+        check_parameter_count(path, &architecture, bytes.len())?;
 
         let mut model = Sequential::from_configs(architecture.input_units, &architecture.layers);
         model
@@ -252,6 +263,41 @@ fn read_info(path: &Path, metadata: &HashMap<String, String>) -> Result<ModelInf
     })
 }
 
+/// Rejects an architecture with more parameters than a file of `file_length` bytes can
+/// store at 4 bytes each. Building a model allocates its parameters before the tensors
+/// are checked, so without this a damaged architecture could request any amount of memory.
+fn check_parameter_count(
+    path: &Path,
+    architecture: &Architecture,
+    file_length: usize,
+) -> Result<(), ModelFileError> {
+    let max_parameters = file_length / 4;
+    let mut inputs = architecture.input_units;
+    let mut total: usize = 0;
+
+    for (index, layer) in architecture.layers.iter().enumerate() {
+        let units = layer.output_units();
+        let sum = layer
+            .parameter_count(inputs)
+            .and_then(|count| total.checked_add(count));
+        match sum {
+            Some(sum) if sum <= max_parameters => total = sum,
+            _ => {
+                return Err(ModelFileError::InvalidArchitecture {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "layer {index} ({inputs} inputs, {units} units) brings the parameter \
+                         count above {max_parameters}, the most that a file of {file_length} \
+                         bytes can store"
+                    ),
+                });
+            }
+        }
+        inputs = units;
+    }
+    Ok(())
+}
+
 fn copy_tensors(
     path: &Path,
     file: &SafeTensors<'_>,
@@ -310,5 +356,65 @@ fn copy_tensors(
             path: path.to_path_buf(),
             names: unused.into_iter().collect::<Vec<_>>().join(", "),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serializes a model file with a valid format and the given architecture, containing
+    /// one 1×1 kernel and one bias of one value.
+    fn file_with_architecture(architecture: &str) -> Vec<u8> {
+        let values = 1.0_f32.to_le_bytes();
+        let tensors =
+            [("layers.0.kernel", vec![1, 1]), ("layers.0.bias", vec![1])].map(|(name, shape)| {
+                let view = TensorView::new(Dtype::F32, shape, &values).unwrap();
+                (name.to_string(), view)
+            });
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT_NAME.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("architecture".to_string(), architecture.to_string()),
+        ]);
+        safetensors::serialize(tensors, Some(metadata)).unwrap()
+    }
+
+    fn dense_architecture(input_units: usize, units: usize) -> String {
+        format!(
+            r#"{{"input_units":{input_units},"layers":[{{"class_name":"Dense","units":{units},"activation":"linear","use_bias":true,"kernel_initializer":"glorot_uniform","bias_initializer":"zeros"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn load_bytes_accepts_small_architecture() {
+        let bytes = file_with_architecture(&dense_architecture(1, 1));
+        let (model, _) = Sequential::load_bytes(&bytes, Path::new("small.safetensors")).unwrap();
+        assert_eq!(model.count_params(), 2);
+    }
+
+    /// Architectures whose parameters would not fit in memory, or whose count overflows
+    /// `usize`, used to abort or panic while the model was built.
+    #[test]
+    fn load_bytes_rejects_oversized_architecture() {
+        let cases = [
+            (1_000_000_000_000, 1),
+            (100_000, 100_000),
+            (1 << 40, 1 << 40),
+        ];
+        for (input_units, units) in cases {
+            let bytes = file_with_architecture(&dense_architecture(input_units, units));
+            let error = Sequential::load_bytes(&bytes, Path::new("big.safetensors")).unwrap_err();
+
+            assert!(
+                matches!(error, ModelFileError::InvalidArchitecture { .. }),
+                "{input_units}x{units}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("layer 0 ({input_units} inputs, {units} units)")),
+                "{message}"
+            );
+        }
     }
 }

@@ -45,6 +45,27 @@ fn round_trip_keeps_weights_and_predictions() {
     assert_eq!(loaded.predict(&x).unwrap(), original.predict(&x).unwrap());
 }
 
+#[test]
+fn load_bytes_matches_load() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("model.safetensors");
+    let original = model(3);
+    original.save(&path, &info()).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+
+    let (loaded, loaded_info) = Sequential::load_bytes(&bytes, Path::new("memory")).unwrap();
+    assert_eq!(loaded_info, info());
+    assert_eq!(loaded.layer_configs(), original.layer_configs());
+
+    let message = Sequential::load_bytes(&bytes[..20], Path::new("memory"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("memory is not a valid safetensors file"),
+        "{message}"
+    );
+}
+
 /// A tensor's name, shape and values.
 type TestTensor = (&'static str, Vec<usize>, Vec<f32>);
 
