@@ -204,7 +204,7 @@ pub fn overlay_plot(comparison: &Comparison, statuses: &[RunStatus]) -> Option<L
 }
 
 /// Draws each variant's mean MSE in each band of distance from the training range,
-/// at the band's middle; `None` when no run has rows outside the training range.
+/// at the band's middle. Returns `None` when no run has rows outside the training range.
 pub fn error_by_distance_plot(summaries: &[VariantSummary]) -> Option<LinePlot> {
     let series: Vec<Series> = summaries
         .iter()

@@ -302,7 +302,7 @@ pub struct TableSource {
 /// The complete, checked settings of an experiment.
 ///
 /// It is written into `metrics.json` as `config`, in the same flat form as a settings
-/// file; that object, saved as a TOML or JSON file and passed back with `--config`,
+/// file. That object, saved as a TOML or JSON file and passed back with `--config`,
 /// reproduces the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "PartialConfig", try_from = "PartialConfig")]

@@ -354,6 +354,11 @@ impl Sequential {
             history = checkpoint.history.clone();
         }
         let first_epoch = history.epochs.len() + 1;
+        let mut best_val_loss = history
+            .epochs
+            .iter()
+            .filter_map(|record| record.val_loss)
+            .fold(f64::INFINITY, f64::min);
         callback.on_train_begin(options.epochs, x.rows().div_ceil(batch_size));
 
         for epoch in first_epoch..=options.epochs {
@@ -417,9 +422,12 @@ impl Sequential {
                 if every > 0 && epoch.is_multiple_of(every) {
                     callback.on_checkpoint(&self.checkpoint(&history, &rng));
                 }
-                if is_best_validation(&history) {
+                if record.val_loss.is_some_and(|loss| loss < best_val_loss) {
                     callback.on_best_epoch(&self.checkpoint(&history, &rng));
                 }
+            }
+            if let Some(loss) = record.val_loss {
+                best_val_loss = best_val_loss.min(loss);
             }
             let stop_early = early_stopping
                 .as_mut()
@@ -544,20 +552,6 @@ impl Sequential {
     }
 }
 
-/// Returns true when the last epoch has the lowest validation loss so far.
-fn is_best_validation(history: &History) -> bool {
-    let Some((last, earlier)) = history.epochs.split_last() else {
-        return false;
-    };
-    let Some(loss) = last.val_loss else {
-        return false;
-    };
-    earlier
-        .iter()
-        .filter_map(|record| record.val_loss)
-        .all(|earlier_loss| loss < earlier_loss)
-}
-
 /// Epochs in a row with every gradient of a layer zero before a warning.
 const DEAD_LAYER_EPOCHS: usize = 3;
 
@@ -669,8 +663,8 @@ fn copy_parameters(layers: &[Box<dyn Layer>]) -> Vec<Vec<f32>> {
 
 /// Counts, per layer, the epochs in a row whose last step left every gradient zero.
 ///
-/// NOTE: Only the last step of each epoch is checked, to keep the check out of the
-/// training step; a layer whose gradients are zero only on that step also counts.
+/// NOTE: Only the last step of each epoch is checked, which keeps the check out of the
+/// training step. So a layer whose gradients are zero only on that step also counts.
 struct DeadLayers {
     zero_epochs: Vec<usize>,
 }

@@ -205,7 +205,7 @@ fn large_model() -> Sequential {
     model
 }
 
-/// Saves a large model to `OUTRANGE_SAVE_LOOP_PATH` over and over; the kill test runs
+/// Saves a large model to `OUTRANGE_SAVE_LOOP_PATH` over and over. The kill test runs
 /// this test in a child process and kills it in the middle of a save.
 #[test]
 #[ignore = "run by save_killed_midway_keeps_previous_file"]
