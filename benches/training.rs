@@ -212,11 +212,17 @@ impl ScalarNetwork {
                     gradients.output_bias += grad_prediction;
                     for j in 0..width {
                         gradients.output_kernel[j] += grad_prediction * hidden[j];
-                        if hidden_pre_activation[j] > 0.0 {
-                            let grad_hidden = grad_prediction * self.output_kernel[j];
-                            gradients.hidden_kernel[j] += grad_hidden * input;
-                            gradients.hidden_bias[j] += grad_hidden;
-                        }
+                        // A multiplication by relu's slope instead of a branch: with the
+                        // rows in random order the branch is often mispredicted, and the
+                        // loop without it ran faster here.
+                        let slope = if hidden_pre_activation[j] > 0.0 {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        let grad_hidden = grad_prediction * self.output_kernel[j] * slope;
+                        gradients.hidden_kernel[j] += grad_hidden * input;
+                        gradients.hidden_bias[j] += grad_hidden;
                     }
                 }
                 self.step(&gradients, config.learning_rate);

@@ -65,6 +65,14 @@ pub struct Dense {
     grad_pre_activation: Vec<f32>,
 }
 
+/// A [`Dense`] layer's parameters, read-only, and their gradients, writable.
+pub(crate) struct DenseParts<'a> {
+    pub kernel: &'a [f32],
+    pub bias: &'a [f32],
+    pub kernel_grad: &'a mut [f32],
+    pub bias_grad: &'a mut [f32],
+}
+
 impl Dense {
     /// Creates a layer of `units` outputs with a linear activation, a glorot_uniform
     /// kernel and a zero bias.
@@ -111,6 +119,17 @@ impl Dense {
     /// The bias, `units` values; empty without a bias.
     pub fn bias(&self) -> &[f32] {
         &self.bias
+    }
+
+    /// The parameters and their gradients, for kernels that train several layers in
+    /// one pass: `(kernel, bias, kernel gradient, bias gradient)`.
+    pub(crate) fn parameters_and_gradients(&mut self) -> DenseParts<'_> {
+        DenseParts {
+            kernel: &self.kernel,
+            bias: &self.bias,
+            kernel_grad: &mut self.kernel_grad,
+            bias_grad: &mut self.bias_grad,
+        }
     }
 
     fn shape(&self, batch: usize) -> Shape {

@@ -1,5 +1,6 @@
 //! The interface that every layer of a [`Sequential`](crate::Sequential) model implements.
 
+use std::any::Any;
 use std::fmt;
 
 use rand_chacha::ChaCha8Rng;
@@ -12,7 +13,7 @@ use crate::dense::DenseConfig;
 /// Inputs and outputs are row-major matrices of `batch` rows. A layer keeps its own
 /// buffers for its output and for what its backward pass needs, sized once by
 /// [`Layer::reserve`], so a training step allocates nothing.
-pub trait Layer: Send + fmt::Debug {
+pub trait Layer: Any + Send + fmt::Debug {
     /// The layer's type name for summaries, such as `Dense`.
     fn class_name(&self) -> &'static str;
 

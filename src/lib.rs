@@ -35,6 +35,7 @@ pub mod prediction;
 pub mod run_files;
 pub mod scaling;
 pub mod sequential;
+mod shallow;
 pub mod split;
 
 pub use activation::Activation;

@@ -14,6 +14,7 @@ use crate::layer::{Layer, LayerConfig};
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::optimizer::{InvalidOptimizerSetting, Optimizer, OptimizerConfig};
+use crate::shallow::ShallowStep;
 
 /// Rows per forward pass in [`Sequential::predict`] and [`Sequential::evaluate`]; each
 /// row's result does not depend on it.
@@ -339,7 +340,13 @@ impl Sequential {
         };
 
         let batch_size = options.batch_size.min(x.rows());
-        let mut workspace = Workspace::new(&mut self.layers, x.cols(), y.cols(), batch_size);
+        let mut workspace = Workspace::new(
+            &mut self.layers,
+            compiled.loss,
+            x.cols(),
+            y.cols(),
+            batch_size,
+        );
         compiled
             .optimizer
             .build(&parameter_lengths(&mut self.layers));
@@ -705,10 +712,18 @@ struct Workspace {
     grad_next: Vec<f32>,
     inputs: usize,
     outputs: usize,
+    /// The fused step, when the model is a shallow network that it trains.
+    shallow: Option<ShallowStep>,
 }
 
 impl Workspace {
-    fn new(layers: &mut [Box<dyn Layer>], inputs: usize, outputs: usize, max_batch: usize) -> Self {
+    fn new(
+        layers: &mut [Box<dyn Layer>],
+        loss: Loss,
+        inputs: usize,
+        outputs: usize,
+        max_batch: usize,
+    ) -> Self {
         let mut widest = inputs.max(outputs);
         for layer in layers.iter_mut() {
             layer.reserve(max_batch);
@@ -721,6 +736,7 @@ impl Workspace {
             grad_next: vec![0.0; max_batch * widest],
             inputs,
             outputs,
+            shallow: ShallowStep::plan(layers, loss),
         }
     }
 
@@ -776,12 +792,44 @@ fn train_step(
     workspace: &mut Workspace,
     batch: usize,
 ) -> f64 {
+    let loss_sum = match workspace.shallow.as_mut() {
+        Some(shallow) => {
+            let (x, y) = (&workspace.x[..batch], &workspace.y[..batch]);
+            shallow.forward_backward(layers, x, y)
+        }
+        None => forward_backward(layers, compiled.loss, workspace, batch),
+    };
+    if !loss_sum.is_finite() {
+        return loss_sum;
+    }
+
+    let optimizer = &mut compiled.optimizer;
+    optimizer.begin_step();
+    let mut index = 0;
+    for layer in layers.iter_mut() {
+        layer.visit_parameters(&mut |values, gradient| {
+            optimizer.update(index, values, gradient);
+            index += 1;
+        });
+    }
+    loss_sum
+}
+
+/// Runs the batch in `workspace` forward and backward through every layer, leaves the
+/// gradients in the layers, and returns the sum of the element losses. Stops after the
+/// forward pass when that sum is not finite.
+fn forward_backward(
+    layers: &mut [Box<dyn Layer>],
+    loss: Loss,
+    workspace: &mut Workspace,
+    batch: usize,
+) -> f64 {
     let x = &workspace.x[..batch * workspace.inputs];
     forward(layers, x, batch);
 
     let outputs = workspace.outputs;
     let predictions = layers[layers.len() - 1].output(batch);
-    let loss_sum = compiled.loss.sum_and_gradient(
+    let loss_sum = loss.sum_and_gradient(
         predictions,
         &workspace.y[..batch * outputs],
         &mut workspace.grad[..batch * outputs],
@@ -803,16 +851,6 @@ fn train_step(
             }
             None => layer.backward(x, grad_output, None, batch),
         }
-    }
-
-    let optimizer = &mut compiled.optimizer;
-    optimizer.begin_step();
-    let mut index = 0;
-    for layer in layers.iter_mut() {
-        layer.visit_parameters(&mut |values, gradient| {
-            optimizer.update(index, values, gradient);
-            index += 1;
-        });
     }
     loss_sum
 }

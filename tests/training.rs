@@ -93,6 +93,11 @@ fn two_layer_model(learning_rate: f32) -> Sequential {
     model.add(Dense::new(3).with_activation(Activation::Tanh));
     model.add(Dense::new(2));
     model.build(3).unwrap();
+    compile_with_sgd(model, learning_rate)
+}
+
+/// Compiles `model` with plain SGD at `learning_rate` and the mean squared error.
+fn compile_with_sgd(mut model: Sequential, learning_rate: f32) -> Sequential {
     let sgd = OptimizerConfig::Sgd {
         learning_rate,
         momentum: 0.0,
@@ -115,9 +120,32 @@ fn flat_parameters(model: &Sequential) -> Vec<Vec<f32>> {
 fn model_gradients_match_finite_differences() {
     let x = Matrix::from_rows(vec![0.3, -0.8, 1.2, 0.4, -0.5, 0.9], 2).unwrap();
     let y = Matrix::from_rows(vec![0.1, 0.7, -0.4, 0.2, 0.5, -0.3], 2).unwrap();
+    check_gradients(two_layer_model, &x, &y);
+}
+
+/// A 1-6-1 network with a relu hidden layer, the default experiment's shape, which
+/// trains through the fused shallow step on CPUs with AVX2 and FMA.
+fn shallow_relu_model(learning_rate: f32) -> Sequential {
+    let mut model = Sequential::new(1);
+    model.add(Dense::new(6).with_activation(Activation::Relu));
+    model.add(Dense::new(1).with_bias_initializer(Initializer::Constant(0.2)));
+    model.build(4).unwrap();
+    compile_with_sgd(model, learning_rate)
+}
+
+#[test]
+fn shallow_relu_gradients_match_finite_differences() {
+    let x = Matrix::column(vec![-0.9, -0.35, 0.15, 0.6, 1.1]);
+    let y = Matrix::column(vec![0.81, 0.12, 0.02, 0.36, 1.21]);
+    check_gradients(shallow_relu_model, &x, &y);
+}
+
+/// Checks that one full-batch step of the model that `build` returns moves every
+/// parameter by minus the loss's central-difference derivative.
+fn check_gradients(build: fn(f32) -> Sequential, x: &Matrix, y: &Matrix) {
     let full_batch = FitOptions {
         epochs: 1,
-        batch_size: 3,
+        batch_size: x.rows(),
         shuffle: false,
         seed: 0,
         early_stopping: None,
@@ -125,9 +153,9 @@ fn model_gradients_match_finite_differences() {
     };
 
     // With plain SGD at learning rate 1, one step moves each parameter by minus its gradient.
-    let mut stepped = two_layer_model(1.0);
+    let mut stepped = build(1.0);
     let before = flat_parameters(&stepped);
-    stepped.fit(&x, &y, &full_batch, &mut ()).unwrap();
+    stepped.fit(x, y, &full_batch, &mut ()).unwrap();
     let after = flat_parameters(&stepped);
 
     let names = ["kernel", "bias"];
@@ -137,13 +165,13 @@ fn model_gradients_match_finite_differences() {
         for i in 0..old.len() {
             let analytic = (old[i] - new[i]) as f64;
             let loss_at = |value: f32| {
-                let mut model = two_layer_model(1.0);
+                let mut model = build(1.0);
                 let mut shifted = old.clone();
                 shifted[i] = value;
                 model.layers_mut()[layer]
                     .set_parameter(name, &shifted)
                     .unwrap();
-                model.evaluate(&x, &y).unwrap()
+                model.evaluate(x, y).unwrap()
             };
             let numeric = (loss_at(old[i] + h) - loss_at(old[i] - h)) / (2.0 * h as f64);
             assert!(

@@ -665,7 +665,7 @@ fn dot_rows(x: &[f32], kernel: &[f32], start: f32, z: &mut [f32]) {
 
 /// Returns the vector whose lane `r` is the [`horizontal_sum`] of `rows[r]`.
 #[target_feature(enable = "avx2,fma")]
-fn transposed_sum(rows: [__m256; LANES]) -> __m256 {
+pub(super) fn transposed_sum(rows: [__m256; LANES]) -> __m256 {
     // Within each 128-bit half, hadd adds neighbouring lanes: after two rounds the
     // lower half contains (v0 + v1) + (v2 + v3) and the upper (v4 + v5) + (v6 + v7) of
     // four rows each.
@@ -714,7 +714,7 @@ fn tail_mask(count: usize) -> __m256 {
 /// Returns `((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))`, the tree that
 /// [`transposed_sum`] uses.
 #[target_feature(enable = "avx2,fma")]
-fn horizontal_sum(v: __m256) -> f32 {
+pub(super) fn horizontal_sum(v: __m256) -> f32 {
     let pairs = _mm256_hadd_ps(v, v);
     let quads = _mm256_hadd_ps(pairs, pairs);
     let lower = _mm256_castps256_ps128(quads);
@@ -727,7 +727,7 @@ fn horizontal_sum(v: __m256) -> f32 {
 /// # Panics
 /// If `values` has fewer than eight values.
 #[target_feature(enable = "avx2,fma")]
-fn load(values: &[f32]) -> __m256 {
+pub(super) fn load(values: &[f32]) -> __m256 {
     let chunk: &[f32; LANES] = values[..LANES].try_into().expect("eight values");
     // SAFETY: `chunk` is eight readable f32 values, and loadu has no alignment
     // requirement.
@@ -739,7 +739,7 @@ fn load(values: &[f32]) -> __m256 {
 /// # Panics
 /// If `values` has fewer than eight values.
 #[target_feature(enable = "avx2,fma")]
-fn store(values: &mut [f32], vector: __m256) {
+pub(super) fn store(values: &mut [f32], vector: __m256) {
     let chunk: &mut [f32; LANES] = (&mut values[..LANES]).try_into().expect("eight values");
     // SAFETY: `chunk` is eight writable f32 values, and storeu has no alignment
     // requirement.

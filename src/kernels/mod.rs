@@ -1,7 +1,8 @@
 //! The inner loops of the dense layer: generic code for any target, and on x86-64 an
 //! AVX2+FMA version written with intrinsics in `avx2`. [`Isa::detect`] chooses between
 //! them at run time, so one binary runs fast on any x86-64 CPU without a `target-cpu`
-//! flag.
+//! flag. `shallow` fuses a whole training step of the default experiment's network
+//! shape, on AVX2+FMA only.
 //!
 //! All matrices are row-major slices. `x` is `(batch, inputs)`, the kernel
 //! `(inputs, units)`, the bias `(units,)` or empty, and `z` and `dz` are
@@ -26,6 +27,11 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod shallow;
+
+pub(crate) use shallow::{
+    ShallowGradients, ShallowNetwork, ShallowScratch, shallow_step, supported as shallow_supported,
+};
 
 /// Lanes per vector accumulator: one AVX2 register of f32.
 const LANES: usize = 8;
