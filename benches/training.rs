@@ -2,10 +2,12 @@
 //! of 313 steps on 10,000 points of x^2. Next to it, the same training written as plain
 //! scalar loops, on the same data, from the same weights and in the same batch order,
 //! timed in the same run so that both see the same machine load. Then a medium network
-//! in GFLOP/s and prediction throughput in samples per second.
+//! in GFLOP/s, next to the gemm crate's own rate on the matrix products of the same
+//! training steps, and prediction throughput in samples per second.
 //!
 //! Run with `cargo bench --bench training`; `-- --fits N` sets the number of timed fits
-//! of each default-experiment version (default 20).
+//! of each default-experiment version (default 20), and `-- --medium` runs only the
+//! medium network and the crate.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -19,6 +21,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 fn main() {
+    if has_flag("--medium") {
+        medium_network();
+        return;
+    }
+
     let fits = fits_from_args().unwrap_or(20);
     let config = ExperimentConfig::default_experiment();
     let data = ExperimentData::load(&config);
@@ -28,8 +35,6 @@ fn main() {
     prediction(&config, &data);
 }
 
-/// Times `fits` fits of the library and of the scalar baseline, alternating, after one
-/// untimed fit of each.
 /// The default experiment's rows as the model takes them: one-column f32 matrices.
 struct ExperimentData {
     train_x: Matrix,
@@ -50,6 +55,8 @@ impl ExperimentData {
     }
 }
 
+/// Times `fits` fits of the library and of the scalar baseline, alternating, after one
+/// untimed fit of each.
 fn default_experiment(config: &ExperimentConfig, data: &ExperimentData, fits: usize) {
     let steps = config.epochs * data.train_x.rows().div_ceil(config.batch_size);
     library_fit(config, data);
@@ -257,35 +264,51 @@ impl ScalarGradients {
     }
 }
 
-/// Times Adam training of an 8-256-256-1 ReLU network with batch 256 and prints the
-/// rate in GFLOP/s.
-fn medium_network() {
-    const INPUTS: usize = 8;
-    const HIDDEN: usize = 256;
-    const ROWS: usize = 8192;
-    const BATCH: usize = 256;
-    const EPOCHS: usize = 3;
+/// The layer widths of the medium network, inputs first: 8 inputs, two ReLU layers of
+/// 256 units and one linear output. It trains with Adam for 3 epochs of 32 batches of
+/// 256 rows.
+const MEDIUM_WIDTHS: [usize; 4] = [8, 256, 256, 1];
+const MEDIUM_ROWS: usize = 8192;
+const MEDIUM_BATCH: usize = 256;
+const MEDIUM_EPOCHS: usize = 3;
+const MEDIUM_STEPS: usize = MEDIUM_EPOCHS * MEDIUM_ROWS / MEDIUM_BATCH;
 
-    let x: Vec<f32> = (0..ROWS * INPUTS)
+/// Times the medium network and the gemm crate alone on the matrix products of the
+/// same training steps, and prints both rates in GFLOP/s and their ratio.
+fn medium_network() {
+    let network = medium_network_gflops();
+    let products = crate_gflops();
+    println!("  the gemm crate alone on the same products: {products:.2} GFLOP/s");
+    println!(
+        "  medium network / gemm crate: {:.0}%",
+        network / products * 100.0
+    );
+}
+
+/// Times Adam training of the medium network, prints its time per step and rate, and
+/// returns the rate in GFLOP/s.
+fn medium_network_gflops() -> f64 {
+    let inputs = MEDIUM_WIDTHS[0];
+    let x: Vec<f32> = (0..MEDIUM_ROWS * inputs)
         .map(|i| (i as f32 * 0.618).sin())
         .collect();
-    let y: Vec<f32> = x.chunks_exact(INPUTS).map(|row| row.iter().sum()).collect();
+    let y: Vec<f32> = x.chunks_exact(inputs).map(|row| row.iter().sum()).collect();
     let (x, y) = (
-        Matrix::from_rows(x, INPUTS).expect("whole rows"),
+        Matrix::from_rows(x, inputs).expect("whole rows"),
         Matrix::column(y),
     );
 
-    let mut model = Sequential::new(INPUTS);
-    model.add(Dense::new(HIDDEN).with_activation(Activation::Relu));
-    model.add(Dense::new(HIDDEN).with_activation(Activation::Relu));
-    model.add(Dense::new(1));
+    let mut model = Sequential::new(inputs);
+    model.add(Dense::new(MEDIUM_WIDTHS[1]).with_activation(Activation::Relu));
+    model.add(Dense::new(MEDIUM_WIDTHS[2]).with_activation(Activation::Relu));
+    model.add(Dense::new(MEDIUM_WIDTHS[3]));
     model.build(0).expect("the medium model builds");
     model
         .compile(OptimizerConfig::ADAM, Loss::MeanSquaredError)
         .expect("Adam compiles");
     let options = FitOptions {
-        epochs: EPOCHS,
-        batch_size: BATCH,
+        epochs: MEDIUM_EPOCHS,
+        batch_size: MEDIUM_BATCH,
         ..FitOptions::default()
     };
 
@@ -295,20 +318,144 @@ fn medium_network() {
         .expect("the medium model trains");
     let seconds = started.elapsed().as_secs_f64();
 
-    // A multiply-add counts as 2 FLOPs. Per row: the forward pass and the kernel
-    // gradients take one multiply-add per kernel weight each, and the input gradients
-    // one per kernel weight of every layer but the first. Bias, activations, loss and
-    // optimizer are not counted.
-    let kernels = [INPUTS * HIDDEN, HIDDEN * HIDDEN, HIDDEN];
-    let per_row = 2 * (2 * kernels.iter().sum::<usize>() + kernels[1] + kernels[2]);
-    let flops = (per_row * ROWS * EPOCHS) as f64;
-    let steps = EPOCHS * ROWS / BATCH;
-    println!("medium network 8-256-256-1 relu, Adam, batch {BATCH} ({steps} steps):");
+    let gflops = step_flops() * MEDIUM_STEPS as f64 / seconds / 1e9;
+    println!("medium network 8-256-256-1 relu, Adam, batch {MEDIUM_BATCH} ({MEDIUM_STEPS} steps):");
     println!(
-        "  {:.3} ms per step, {:.2} GFLOP/s",
-        seconds / steps as f64 * 1e3,
-        flops / seconds / 1e9
+        "  {:.3} ms per step, {gflops:.2} GFLOP/s",
+        seconds / MEDIUM_STEPS as f64 * 1e3
     );
+    gflops
+}
+
+/// One matrix product `(m × k) · (k × n)` of a training step. Each operand is a
+/// row-major buffer, read transposed when its flag is set: `lhs` is then `(k, m)` and
+/// `rhs` `(n, k)`.
+#[derive(Debug, Clone, Copy)]
+struct Product {
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs_transposed: bool,
+    rhs_transposed: bool,
+}
+
+/// Returns the products of one training step of the medium network: per layer the
+/// forward pass `x · kernel`, the kernel gradient `xᵀ · dz` and, for every layer but
+/// the first, the input gradient `dz · kernelᵀ`. The first layer needs no input
+/// gradient because no layer comes before it.
+fn medium_step_products() -> Vec<Product> {
+    let batch = MEDIUM_BATCH;
+    let layers: Vec<(usize, usize)> = MEDIUM_WIDTHS.windows(2).map(|w| (w[0], w[1])).collect();
+    let mut products = Vec::new();
+    for &(inputs, units) in &layers {
+        products.push(Product::plain(batch, inputs, units));
+    }
+    for &(inputs, units) in &layers {
+        products.push(Product {
+            lhs_transposed: true,
+            ..Product::plain(inputs, batch, units)
+        });
+    }
+    for &(inputs, units) in &layers[1..] {
+        products.push(Product {
+            rhs_transposed: true,
+            ..Product::plain(batch, units, inputs)
+        });
+    }
+    products
+}
+
+impl Product {
+    fn plain(m: usize, k: usize, n: usize) -> Self {
+        Product {
+            m,
+            k,
+            n,
+            lhs_transposed: false,
+            rhs_transposed: false,
+        }
+    }
+
+    /// Returns the FLOPs of the product, 2 per multiply-add.
+    fn flops(&self) -> f64 {
+        2.0 * (self.m * self.k * self.n) as f64
+    }
+
+    /// Writes `lhs · rhs` into the row-major `(m, n)` buffer `dst` with the gemm crate,
+    /// on the calling thread.
+    ///
+    /// # Panics
+    /// If a buffer's length does not match its shape.
+    fn multiply(&self, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) {
+        let Product { m, k, n, .. } = *self;
+        assert_eq!(lhs.len(), m * k, "lhs length");
+        assert_eq!(rhs.len(), k * n, "rhs length");
+        assert_eq!(dst.len(), m * n, "dst length");
+        let (lhs_rs, lhs_cs) = if self.lhs_transposed { (1, m) } else { (k, 1) };
+        let (rhs_rs, rhs_cs) = if self.rhs_transposed { (1, k) } else { (n, 1) };
+
+        // SAFETY: with these strides the three pointers address exactly the m·k, k·n
+        // and m·n values of their slices, checked above, and `dst` is a separate
+        // mutable slice, so it overlaps neither operand.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                lhs.as_ptr(),
+                lhs_cs as isize,
+                lhs_rs as isize,
+                rhs.as_ptr(),
+                rhs_cs as isize,
+                rhs_rs as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    }
+}
+
+/// Returns the FLOPs of one training step of the medium network, counted over its
+/// matrix products. Bias, activations, loss and optimizer are not counted.
+fn step_flops() -> f64 {
+    medium_step_products().iter().map(Product::flops).sum()
+}
+
+/// Times the gemm crate alone on the products of [`medium_step_products`], as many
+/// steps as the medium network trains after one untimed step, and returns the rate
+/// in GFLOP/s.
+fn crate_gflops() -> f64 {
+    let products = medium_step_products();
+    let mut buffers: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = products
+        .iter()
+        .map(|p| {
+            let lhs = (0..p.m * p.k).map(|i| (i as f32 * 0.618).sin()).collect();
+            let rhs = (0..p.k * p.n).map(|i| (i as f32 * 0.382).cos()).collect();
+            (lhs, rhs, vec![0.0; p.m * p.n])
+        })
+        .collect();
+    let mut step = || {
+        for (product, (lhs, rhs, dst)) in products.iter().zip(&mut buffers) {
+            product.multiply(lhs, rhs, dst);
+            black_box(&dst);
+        }
+    };
+    step();
+
+    let started = Instant::now();
+    for _ in 0..MEDIUM_STEPS {
+        step();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    step_flops() * MEDIUM_STEPS as f64 / seconds / 1e9
 }
 
 /// Times `predict` of the default model, untrained, over the test inputs.
@@ -327,6 +474,11 @@ fn prediction(config: &ExperimentConfig, data: &ExperimentData) {
         data.test_x.rows()
     );
     println!("  {:.1} million samples/s", samples / seconds / 1e6);
+}
+
+/// Returns whether `flag` is among the arguments that cargo bench passes through.
+fn has_flag(flag: &str) -> bool {
+    std::env::args().any(|arg| arg == flag)
 }
 
 /// Reads `--fits N` from the arguments that cargo bench passes through.
