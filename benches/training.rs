@@ -3,15 +3,19 @@
 //! scalar loops, on the same data, from the same weights and in the same batch order,
 //! timed in the same run so that both see the same machine load. Then a medium network
 //! in GFLOP/s, next to the gemm crate's own rate on the matrix products of the same
-//! training steps, and prediction throughput in samples per second.
+//! training steps, and prediction throughput in samples per second. Last, a 20-run
+//! comparison (relu, tanh, sin and snake, five seeds each) in runs per second on one
+//! thread and on every core.
 //!
 //! Run with `cargo bench --bench training`; `-- --fits N` sets the number of timed fits
-//! of each default-experiment version (default 20), and `-- --medium` runs only the
-//! medium network and the crate.
+//! of each default-experiment version (default 20), `-- --medium` runs only the medium
+//! network and the crate, and `-- --compare` only the comparison.
 
 use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use outrange::compare::{Comparison, RunStatus, Variant};
 use outrange::config::ExperimentConfig;
 use outrange::data;
 use outrange::experiment::build_model;
@@ -25,6 +29,10 @@ fn main() {
         medium_network();
         return;
     }
+    if has_flag("--compare") {
+        comparison_throughput();
+        return;
+    }
 
     let fits = fits_from_args().unwrap_or(20);
     let config = ExperimentConfig::default_experiment();
@@ -33,6 +41,52 @@ fn main() {
     default_experiment(&config, &data, fits);
     medium_network();
     prediction(&config, &data);
+    comparison_throughput();
+}
+
+/// Times a 20-run comparison of four activations on one thread and on every core,
+/// alternating twice, and prints runs per second. Training, prediction and metrics are
+/// timed, and writing files and plots is not.
+fn comparison_throughput() {
+    let base = ExperimentConfig::default_experiment();
+    let variants = ["relu", "tanh", "sin", "snake"]
+        .into_iter()
+        .map(|name| Variant {
+            name: name.to_string(),
+            config: ExperimentConfig {
+                activation: name.parse().expect("a known activation"),
+                ..base.clone()
+            },
+        })
+        .collect();
+    let comparison = Comparison {
+        variants,
+        seeds: (1..=5).collect(),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    println!(
+        "compare of {} runs (relu, tanh, sin, snake × 5 seeds):",
+        comparison.len()
+    );
+    let mut rates = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        for (rate, threads) in rates.iter_mut().zip([1, cores]) {
+            let started = Instant::now();
+            let statuses = comparison.run(threads, &AtomicBool::new(false), &|_, _| {});
+            let seconds = started.elapsed().as_secs_f64();
+            assert!(statuses.iter().all(|s| matches!(s, RunStatus::Finished(_))));
+            rate.push(comparison.len() as f64 / seconds);
+        }
+    }
+    for (rate, threads) in rates.iter().zip([1, cores]) {
+        println!(
+            "  {threads} thread(s): {:.2} and {:.2} runs/s",
+            rate[0], rate[1]
+        );
+    }
+    let speedup = (rates[1][0] + rates[1][1]) / (rates[0][0] + rates[0][1]);
+    println!("  {cores} threads / 1 thread: {speedup:.2}x (mean rates)");
 }
 
 /// The default experiment's rows as the model takes them: one-column f32 matrices.
