@@ -7,9 +7,10 @@
 //! comparison (relu, tanh, sin and snake, five seeds each) in runs per second on one
 //! thread and on every core.
 //!
-//! Run with `cargo bench --bench training`; `-- --fits N` sets the number of timed fits
-//! of each default-experiment version (default 20), `-- --medium` runs only the medium
-//! network and the crate, and `-- --compare` only the comparison.
+//! Run with `cargo bench --bench training`. `-- --fits N` sets the number of timed fits
+//! of each default-experiment version (default 20). `-- --default`, `-- --medium` and
+//! `-- --compare` run only the default experiment, the medium network and the crate,
+//! or the comparison.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -39,6 +40,9 @@ fn main() {
     let data = ExperimentData::load(&config);
 
     default_experiment(&config, &data, fits);
+    if has_flag("--default") {
+        return;
+    }
     medium_network();
     prediction(&config, &data);
     comparison_throughput();
