@@ -34,7 +34,10 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod shallow;
+mod tanh;
 mod wide;
+
+pub(crate) use tanh::tanh;
 
 pub(crate) use shallow::{
     ShallowGradients, ShallowNetwork, ShallowScratch, shallow_step, supported as shallow_supported,
