@@ -557,3 +557,28 @@ fn best_checkpoint_holds_lowest_val_loss() {
     let last = *losses.last().unwrap();
     assert!(losses.iter().all(|&loss| loss >= last), "{losses:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn closed_stdout_ends_run_without_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outrange"))
+        .args(["run", "--out", "o"])
+        .args(QUICK)
+        .current_dir(directory.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Like `outrange run | head -0`: the reader goes away before anything is read.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+
+    let message = stderr(&output);
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{message}");
+}

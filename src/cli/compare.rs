@@ -188,7 +188,7 @@ fn thread_count(requested: Option<usize>) -> anyhow::Result<usize> {
     }
 }
 
-/// Prints and writes the summary of what finished, then sets the exit code.
+/// Writes and prints the summary of what finished, then sets the exit code.
 fn report(
     comparison: &Comparison,
     statuses: &[RunStatus],
@@ -197,9 +197,8 @@ fn report(
     write_errors: Vec<String>,
 ) -> Result<(), Failure> {
     let summaries = summarize(comparison, statuses);
-    print_summary(&summaries);
-
     let mut files = compare_files::write_summary(directory, &summaries).map_err(Failure::failed)?;
+    let mut overlay_missing = false;
     match compare_files::overlay_plot(comparison, statuses) {
         Some(plot) => files.extend(
             run_files::write_plot(
@@ -210,9 +209,7 @@ fn report(
             )
             .map_err(Failure::failed)?,
         ),
-        None => println!(
-            "No overlay plot: it needs finished runs with one input and the same evaluation rows."
-        ),
+        None => overlay_missing = true,
     }
     if let Some(plot) = compare_files::error_by_distance_plot(&summaries) {
         files.extend(
@@ -223,6 +220,14 @@ fn report(
                 compare_files::ERROR_BY_DISTANCE_SVG,
             )
             .map_err(Failure::failed)?,
+        );
+    }
+
+    // The files come first, so that they exist even when printing fails.
+    print_summary(&summaries);
+    if overlay_missing {
+        println!(
+            "No overlay plot: it needs finished runs with one input and the same evaluation rows."
         );
     }
     let names: Vec<String> = files

@@ -90,11 +90,13 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         ));
     }
 
-    print_predictions(&data, &outcome.test_predictions);
-    print_results(&data, &outcome);
-
+    // The files come first, so that they exist even when printing fails, such as when
+    // the output is piped into `head`.
     let files = run_files::write_run_files(&directory, &config, &data, &outcome)
         .map_err(Failure::failed)?;
+
+    print_predictions(&data, &outcome.test_predictions);
+    print_results(&data, &outcome);
     print_files(&directory, &files);
     Ok(())
 }
