@@ -154,6 +154,9 @@ impl Activation {
             Activation::LeakyRelu { alpha } => {
                 map(z, output, |v| if v > 0.0 { v } else { alpha * v })
             }
+            // NOTE: sin, snake and the other activations with a transcendental function
+            // call the scalar f32 function per element. Default-experiment runs with sin
+            // took 10 times as long as relu runs, and with snake 25 times.
             other => map(z, output, |v| other.apply(v)),
         }
     }

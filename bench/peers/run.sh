@@ -11,7 +11,7 @@ usage="usage: bash bench/peers/run.sh [--seeds N] [--outrange-bin PATH]
 
 Exits 1 when a Python peer failed to install or run. An outrange binary that is
 missing or that writes no metrics.json only gives a warning and a row marked
-missing, because the command-line interface may not exist in this work tree yet."
+missing, so that the Python peers' figures are still printed."
 
 seeds=3
 outrange_bin=""

@@ -74,6 +74,11 @@ def format_seconds(values):
     return f"{median:.3g} ({min(values):.3g}–{max(values):.3g})"
 
 
+def format_ratio(value):
+    """Format a ratio with three significant digits, and above 1,000 as a whole number."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+
+
 def format_mse(value):
     return "n/a" if value is None else f"{value:.2e}"
 
@@ -104,7 +109,7 @@ def table_rows(groups):
         for key, label in timings:
             seconds = [r[key] for r in runs if key in r]
             median = statistics.median(seconds)
-            ratio = "n/a" if not reference_median else f"{median / reference_median:.3g}"
+            ratio = "n/a" if not reference_median else format_ratio(median / reference_median)
             rows.append([label, version, format_seconds(seconds), ratio, mse_in, mse_out, runs_cell(len(seconds), failed)])
     return rows
 
