@@ -98,11 +98,12 @@ impl Comparison {
             for _ in 0..threads.clamp(1, self.len().max(1)) {
                 scope.spawn(|| {
                     loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        if index >= self.len() || stop.load(Ordering::Relaxed) {
+                        let position = next.fetch_add(1, Ordering::Relaxed);
+                        if position >= self.len() || stop.load(Ordering::Relaxed) {
                             break;
                         }
 
+                        let index = self.job_at(position);
                         let status = self.run_one(index, stop);
                         on_finished(index, &status);
                         statuses
@@ -113,6 +114,15 @@ impl Comparison {
             }
         });
         statuses.into_inner().expect("the workers have finished")
+    }
+
+    /// Returns the job that starts `position`-th: the first seed of every variant, then
+    /// the second, and so on. Variants can differ several times over in cost, and
+    /// interleaving them keeps one variant's long runs from being the last ones, which
+    /// would leave threads idle at the end.
+    fn job_at(&self, position: usize) -> usize {
+        let variants = self.variants.len();
+        (position % variants) * self.seeds.len() + position / variants
     }
 
     fn run_one(&self, index: usize, stop: &AtomicBool) -> RunStatus {
