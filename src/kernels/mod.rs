@@ -34,9 +34,11 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod shallow;
+mod sine;
 mod tanh;
 mod wide;
 
+pub(crate) use sine::{cos_in_place, sin_in_place};
 pub(crate) use tanh::tanh;
 
 pub(crate) use shallow::{
