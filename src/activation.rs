@@ -137,8 +137,8 @@ impl Activation {
     }
 
     /// Computes `output[i] = f(z[i])` for every element, with the same values as
-    /// [`Activation::apply`], except tanh, sin and snake on CPUs with AVX2 and FMA: there
-    /// vectorised tanh and sin run, within 1e-6 relative of f64. The activation is matched once,
+    /// [`Activation::apply`], except for tanh, sin and snake on CPUs with AVX2 and FMA.
+    /// Those use a vectorised tanh or sin, within 1e-6 relative of f64. The activation is matched once,
     /// outside the loop, so the cheap ones (linear, relu, leaky_relu) compile to vector
     /// instructions.
     ///

@@ -121,8 +121,8 @@ impl Dense {
         &self.bias
     }
 
-    /// The parameters and their gradients, for kernels that train several layers in
-    /// one pass: `(kernel, bias, kernel gradient, bias gradient)`.
+    /// Returns the kernel and bias with their gradients, for kernels that train several
+    /// layers in one pass.
     pub(crate) fn parameters_and_gradients(&mut self) -> DenseParts<'_> {
         DenseParts {
             kernel: &self.kernel,

@@ -574,7 +574,7 @@ fn closed_stdout_ends_run_without_panic() {
         .spawn()
         .unwrap();
 
-    // Like `outrange run | head -0`: the reader goes away before anything is read.
+    // Like a pipe whose reader exits before it reads anything.
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
 

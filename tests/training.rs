@@ -123,8 +123,8 @@ fn model_gradients_match_finite_differences() {
     check_gradients(two_layer_model, &x, &y);
 }
 
-/// A 1-6-1 network with a relu hidden layer, the default experiment's shape, which
-/// trains through the fused shallow step on CPUs with AVX2 and FMA.
+/// Builds a 1-6-1 network with a relu hidden layer, the default experiment's shape,
+/// which trains through the fused shallow step on CPUs with AVX2 and FMA.
 fn shallow_relu_model(learning_rate: f32) -> Sequential {
     let mut model = Sequential::new(1);
     model.add(Dense::new(6).with_activation(Activation::Relu));

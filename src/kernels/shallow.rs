@@ -18,7 +18,7 @@
 //! where each sum runs over the batch. These are the general path's gradients with the
 //! output kernel taken out of the sums, so the two paths agree up to rounding.
 //!
-//! Only CPUs with AVX2 and FMA run this step; [`supported`] tells, and other CPUs take
+//! Only CPUs with AVX2 and FMA run this step, which [`supported`] checks. Other CPUs take
 //! the general path.
 
 use super::Isa;
@@ -52,13 +52,15 @@ const ROWS: usize = 32;
 /// Buffers for [`shallow_step`], allocated once per fit.
 #[derive(Debug)]
 pub(crate) struct ShallowScratch {
-    units: usize,
     /// The hidden values of one pass, `(units, ROWS)`.
     hidden: Vec<f32>,
     /// Each hidden unit's three sums, folded to four lanes: `(units, SUMS, GROUP)`,
     /// with the units padded to a multiple of `GROUP` by units whose sums stay zero.
     sums: Vec<f32>,
 }
+
+/// The sums kept per hidden unit: `Σ m·d·x`, `Σ m·d` and `Σ h·d`.
+const SUMS: usize = 3;
 
 /// Hidden units per group of sums, which is also the number of lanes each sum keeps:
 /// one 128-bit register, whose shuffles are cheap on every AVX2 CPU.
@@ -67,15 +69,16 @@ const GROUP: usize = 4;
 impl ShallowScratch {
     pub(crate) fn new(units: usize) -> Self {
         ShallowScratch {
-            units,
             hidden: vec![0.0; units * ROWS],
             sums: vec![0.0; units.div_ceil(GROUP) * SUMS * GROUP * GROUP],
         }
     }
-}
 
-/// The sums kept per hidden unit: `Σ m·d·x`, `Σ m·d` and `Σ h·d`.
-const SUMS: usize = 3;
+    /// Returns the number of hidden units the buffers are sized for.
+    fn units(&self) -> usize {
+        self.hidden.len() / ROWS
+    }
+}
 
 /// Returns true when [`shallow_step`] can run on this CPU.
 pub(crate) fn supported(isa: Isa) -> bool {
@@ -101,7 +104,7 @@ pub(crate) fn shallow_step(
     assert!(supported(isa), "the shallow step needs AVX2 and FMA");
     assert_eq!(x.len(), y.len(), "x and y lengths");
     assert!(!x.is_empty(), "an empty batch");
-    let units = scratch.units;
+    let units = scratch.units();
     for (name, len) in [
         ("hidden kernel", network.hidden_kernel.len()),
         ("hidden bias", network.hidden_bias.len()),

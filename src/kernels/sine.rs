@@ -240,9 +240,9 @@ mod tests {
         sin_in_place(Isa::detect(), &mut whole);
 
         for (i, &zi) in z.iter().enumerate() {
-            let mut one = [zi];
-            sin_in_place(Isa::detect(), &mut one);
-            assert_eq!(one[0].to_bits(), whole[i].to_bits(), "at {zi}");
+            let mut single = [zi];
+            sin_in_place(Isa::detect(), &mut single);
+            assert_eq!(single[0].to_bits(), whole[i].to_bits(), "at {zi}");
         }
     }
 }

@@ -224,9 +224,9 @@ mod tests {
         tanh(Isa::detect(), &z, &mut whole);
 
         for (i, &zi) in z.iter().enumerate() {
-            let mut one = [0.0];
-            tanh(Isa::detect(), &[zi], &mut one);
-            assert_eq!(one[0].to_bits(), whole[i].to_bits(), "at {zi}");
+            let mut single = [0.0];
+            tanh(Isa::detect(), &[zi], &mut single);
+            assert_eq!(single[0].to_bits(), whole[i].to_bits(), "at {zi}");
         }
     }
 }

@@ -4,9 +4,9 @@
 //!
 //! The forward pass multiplies blocks of exactly [`BLOCK_ROWS`] rows and pads a last,
 //! shorter block with zero rows. Every call then has the same shape, so a row's
-//! output does not depend on the batch size, which gemm does not promise by itself:
-//! `gemm_basic_generic` in gemm-common 0.19 picks other loops for one row and other
-//! blocking for other sizes. The gradients are one multiply of the whole batch each,
+//! output does not depend on the batch size. gemm does not promise that by itself,
+//! because `gemm_basic_generic` in gemm-common 0.19 picks other loops for one row and
+//! other blocking for other sizes. The gradients are one multiply of the whole batch each,
 //! so a row's input gradient can differ in the last bits between batch sizes.
 //! Training stays bit-identical from run to run, because the same settings give the
 //! same batch sizes.
